@@ -1,0 +1,1 @@
+"""The agent registry: teams, agents, versions, scopes, grants, resources, connections, runs."""

@@ -1,0 +1,324 @@
+"""The registry: who the agents are, who owns them, and what they may reach."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .querysets import AgentQuerySet, ScopeGrantQuerySet
+
+# A client id never contains a colon (naive HTTP Basic clients would split it in the wrong place).
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    "Use 1–64 lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+)
+scope_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_.-]*:[a-z0-9][a-z0-9_.-]*$",
+    "A scope is written resource:action, in lowercase letters, digits, '.', '_' and '-'.",
+)
+
+
+class Sensitivity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class TrustLevel(models.TextChoices):
+    UNTRUSTED = "untrusted", "Untrusted"
+    PENDING = "pending", "Pending"
+    TRUSTED = "trusted", "Trusted"
+
+
+TRUST_ORDER = {TrustLevel.UNTRUSTED: 0, TrustLevel.PENDING: 1, TrustLevel.TRUSTED: 2}
+
+
+class Team(models.Model):
+    """An owning team. Agents belong to teams, never to the person who registered them."""
+
+    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Scope(models.Model):
+    """One entry of the scope catalogue, ``resource:action``."""
+
+    name = models.CharField(max_length=130, unique=True, validators=[scope_name_validator])
+    description = models.TextField(blank=True)
+    sensitivity = models.CharField(
+        max_length=10, choices=Sensitivity.choices, default=Sensitivity.LOW
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def resource_part(self) -> str:
+        return self.name.split(":", 1)[0]
+
+    @property
+    def action_part(self) -> str:
+        return self.name.split(":", 1)[1]
+
+
+class Agent(models.Model):
+    """An AI agent as a first-class principal; its slug is its client_id and JWT sub."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        DECOMMISSIONED = "decommissioned", "Decommissioned"
+
+    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
+    display_name = models.CharField(max_length=200)
+    purpose = models.TextField()
+    owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="agents")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    current_version = models.ForeignKey(
+        "AgentVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Written only by the trust app's services; read by everyone (introspection, decisions).
+    trust_score = models.PositiveSmallIntegerField(default=0)
+    trust_level = models.CharField(
+        max_length=10, choices=TrustLevel.choices, default=TrustLevel.UNTRUSTED
+    )
+    trust_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AgentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+        permissions = [("manage_lifecycle", "Can suspend, reactivate and decommission agents")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def principal(self) -> str:
+        return f"agent:{self.slug}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class AgentVersion(models.Model):
+    """A released configuration of an agent and the access it asks for."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
+    label = models.CharField(max_length=64)
+    config_digest = models.CharField(
+        max_length=71,
+        validators=[RegexValidator(r"^sha256:[0-9a-f]{64}$", "Use sha256:<64 hex digits>.")],
+    )
+    requested_scopes = models.ManyToManyField(Scope, blank=True, related_name="+")
+    reviewed = models.BooleanField(default=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agent", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "label"], name="agentversion_unique_label")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent.slug}@{self.label}"
+
+
+class ScopeGrant(models.Model):
+    """A scope granted to an agent: who granted it, why, until when."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="grants")
+    scope = models.ForeignKey(Scope, on_delete=models.PROTECT, related_name="grants")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    justification = models.TextField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=200, blank=True)
+
+    objects = ScopeGrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agent", "scope__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "scope"],
+                condition=Q(status="active"),
+                name="scopegrant_one_active_per_scope",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent.slug} → {self.scope.name}"
+
+
+class Resource(models.Model):
+    """A downstream system (a resource server) and its audience URI."""
+
+    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    audience = models.URLField(max_length=300, unique=True)
+    owner_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="resources"
+    )
+    sensitivity = models.CharField(
+        max_length=10, choices=Sensitivity.choices, default=Sensitivity.MEDIUM
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Connection(models.Model):
+    """What an agent may do on one resource, how often, for how much, at which trust floor."""
+
+    class BudgetPeriod(models.TextChoices):
+        HOUR = "hour", "Hour"
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="connections")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="connections")
+    allowed_actions = models.JSONField(default=list)
+    rate_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per window")
+    rate_window_seconds = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
+    budget_cap = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    budget_period = models.CharField(
+        max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.DAY
+    )
+    trust_floor = models.CharField(
+        max_length=10, choices=TrustLevel.choices, default=TrustLevel.PENDING
+    )
+    # Rules named here are computed and audited but not enforced ("trust_floor", "rate_limit",
+    # "budget"): try a policy on live traffic before it bites.
+    log_only_rules = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agent", "resource"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "resource"], name="connection_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent.slug} → {self.resource.slug}"
+
+
+class Workflow(models.Model):
+    """A business process that runs agents (``workflow:monthly-close``)."""
+
+    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="workflows")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class WorkflowRun(models.Model):
+    """One run of a workflow; task-scoped tokens are bound to it and die with it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="runs")
+    run_id = models.SlugField(max_length=100, unique=True)
+    triggered_by = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.RUNNING and (
+            self.deadline is None or self.deadline > timezone.now()
+        )
+
+
+class OrganisationPolicy(models.Model):
+    """The organisation's policy: one row, read by every layer, edited by platform admins.
+
+    It lives in the registry (the leftmost app every other app may import) so that credentials,
+    trust and governance read the same row without importing each other.
+    """
+
+    access_token_lifetime_seconds = models.PositiveIntegerField(default=300)
+    max_delegation_depth = models.PositiveSmallIntegerField(default=2)
+    credential_max_age_days = models.PositiveIntegerField(default=90)
+    rotation_overlap_hours = models.PositiveIntegerField(default=24)
+    org_trust_floor = models.CharField(
+        max_length=10, choices=TrustLevel.choices, default=TrustLevel.PENDING
+    )
+    approval_window_minutes = models.PositiveIntegerField(default=15)
+    approval_expiry_hours = models.PositiveIntegerField(default=24)
+    log_only_rules = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "organisation policy"
+
+    def __str__(self) -> str:
+        return "Organisation policy"
+
+    @classmethod
+    def current(cls) -> OrganisationPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy

@@ -1,0 +1,313 @@
+"""Every state change of the registry, each one transaction with its audit entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.principals import SYSTEM, user_principal
+from audit.services import record
+
+from .errors import GrantError, InvalidTransition
+from .models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
+
+_ALLOWED = {
+    # target status: statuses it may be reached from
+    Agent.Status.SUSPENDED: {Agent.Status.ACTIVE},
+    Agent.Status.ACTIVE: {Agent.Status.SUSPENDED},
+    Agent.Status.DECOMMISSIONED: {Agent.Status.ACTIVE, Agent.Status.SUSPENDED},
+}
+
+
+def _actor(by) -> str:
+    return by if isinstance(by, str) else user_principal(by)
+
+
+def _user(by):
+    return None if isinstance(by, str) or by is None else by
+
+
+@transaction.atomic
+def agent_register(
+    *,
+    slug: str,
+    display_name: str,
+    purpose: str,
+    owner_team: Team,
+    by=None,
+    version_label: str = "",
+    config_digest: str = "",
+    requested_scopes: Iterable[Scope] = (),
+) -> Agent:
+    """Register a new agent for a team; it starts active and UNTRUSTED."""
+    if not owner_team.is_active:
+        raise InvalidTransition(f"team {owner_team.slug} is not active")
+    agent = Agent(slug=slug, display_name=display_name, purpose=purpose, owner_team=owner_team)
+    agent.created_by = _user(by)
+    agent.full_clean()
+    agent.save()
+    if version_label:
+        agent_version_add(
+            agent=agent,
+            label=version_label,
+            config_digest=config_digest,
+            requested_scopes=requested_scopes,
+            by=by,
+        )
+    record(
+        actor=_actor(by),
+        action="agent.register",
+        resource=agent.principal,
+        target_type="agent",
+        target_id=agent.pk,
+        changes={"slug": slug, "owner_team": owner_team.slug, "display_name": display_name},
+    )
+    return agent
+
+
+def _transition(*, agent: Agent, to: str, action: str, by, reason: str) -> Agent:
+    locked = Agent.objects.select_for_update().get(pk=agent.pk)
+    if locked.status not in _ALLOWED[to]:
+        raise InvalidTransition(
+            f"cannot {action.split('.')[-1]} agent {locked.slug}: it is {locked.status}"
+        )
+    before = locked.status
+    locked.status = to
+    locked.status_reason = reason
+    locked.status_changed_at = timezone.now()
+    locked.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    record(
+        actor=_actor(by),
+        action=action,
+        resource=locked.principal,
+        target_type="agent",
+        target_id=locked.pk,
+        reason=reason,
+        changes={"status": [before, to]},
+    )
+    agent.status, agent.status_reason = locked.status, locked.status_reason
+    agent.status_changed_at = locked.status_changed_at
+    return locked
+
+
+@transaction.atomic
+def agent_suspend(*, agent: Agent, by=None, reason: str = "") -> Agent:
+    """Suspend an active agent: its very next token request or decision is refused."""
+    return _transition(
+        agent=agent, to=Agent.Status.SUSPENDED, action="agent.suspend", by=by, reason=reason
+    )
+
+
+@transaction.atomic
+def agent_reactivate(*, agent: Agent, by=None, reason: str = "") -> Agent:
+    """Bring a suspended agent back."""
+    return _transition(
+        agent=agent, to=Agent.Status.ACTIVE, action="agent.reactivate", by=by, reason=reason
+    )
+
+
+@transaction.atomic
+def agent_decommission(*, agent: Agent, by=None, reason: str = "") -> Agent:
+    """Retire an agent for good and end all its grants; there is no way back."""
+    locked = _transition(
+        agent=agent,
+        to=Agent.Status.DECOMMISSIONED,
+        action="agent.decommission",
+        by=by,
+        reason=reason,
+    )
+    for grant in ScopeGrant.objects.filter(agent=locked, status=ScopeGrant.Status.ACTIVE):
+        _grant_end(
+            grant=grant, status=ScopeGrant.Status.REVOKED, by=by, reason="agent decommissioned"
+        )
+    return locked
+
+
+@transaction.atomic
+def agent_version_add(
+    *,
+    agent: Agent,
+    label: str,
+    config_digest: str,
+    requested_scopes: Iterable[Scope] = (),
+    by=None,
+) -> AgentVersion:
+    """Record a new version of an agent and make it current; it starts unreviewed."""
+    if agent.status == Agent.Status.DECOMMISSIONED:
+        raise InvalidTransition(f"agent {agent.slug} is decommissioned")
+    version = AgentVersion(agent=agent, label=label, config_digest=config_digest)
+    version.full_clean()
+    version.save()
+    scopes = list(requested_scopes)
+    version.requested_scopes.set(scopes)
+    Agent.objects.filter(pk=agent.pk).update(current_version=version, updated_at=timezone.now())
+    agent.current_version = version
+    record(
+        actor=_actor(by),
+        action="agent.version.add",
+        resource=agent.principal,
+        target_type="agent_version",
+        target_id=version.pk,
+        changes={
+            "label": label,
+            "config_digest": config_digest,
+            "requested_scopes": sorted(s.name for s in scopes),
+        },
+    )
+    return version
+
+
+@transaction.atomic
+def scope_grant(
+    *,
+    agent: Agent,
+    scope: Scope,
+    justification: str,
+    by=None,
+    expires_at: dt.datetime | None = None,
+) -> ScopeGrant:
+    """Grant a scope to an agent, with a justification and an optional expiry."""
+    if not agent.is_active:
+        raise GrantError(f"agent {agent.slug} is {agent.status}: grants need an active agent")
+    if not justification.strip():
+        raise GrantError("a grant needs a justification")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise GrantError("expires_at must be in the future")
+    if ScopeGrant.objects.active().filter(agent=agent, scope=scope).exists():
+        raise GrantError(f"agent {agent.slug} already holds {scope.name}")
+    # A lapsed-but-unswept grant would still hold the one-active-per-scope slot.
+    for lapsed in ScopeGrant.objects.lapsed().filter(agent=agent, scope=scope):
+        _grant_end(grant=lapsed, status=ScopeGrant.Status.EXPIRED, by=SYSTEM, reason="expired")
+    grant = ScopeGrant.objects.create(
+        agent=agent,
+        scope=scope,
+        justification=justification,
+        expires_at=expires_at,
+        granted_by=_user(by),
+    )
+    record(
+        actor=_actor(by),
+        action="grant.create",
+        resource=agent.principal,
+        target_type="scope_grant",
+        target_id=grant.pk,
+        reason=justification,
+        changes={"scope": scope.name, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    return grant
+
+
+def _grant_end(*, grant: ScopeGrant, status: str, by, reason: str) -> ScopeGrant:
+    grant.status = status
+    grant.ended_at = timezone.now()
+    grant.ended_by = _actor(by)
+    grant.save(update_fields=["status", "ended_at", "ended_by"])
+    record(
+        actor=_actor(by),
+        action="grant.revoke" if status == ScopeGrant.Status.REVOKED else "grant.expire",
+        resource=f"agent:{grant.agent.slug}",
+        target_type="scope_grant",
+        target_id=grant.pk,
+        reason=reason,
+        changes={"scope": grant.scope.name, "status": ["active", status]},
+    )
+    return grant
+
+
+@transaction.atomic
+def scope_revoke(*, grant: ScopeGrant, by=None, reason: str = "") -> ScopeGrant:
+    """Revoke an active grant now."""
+    locked = (
+        ScopeGrant.objects.select_for_update().select_related("agent", "scope").get(pk=grant.pk)
+    )
+    if locked.status != ScopeGrant.Status.ACTIVE:
+        raise GrantError(f"grant {locked.pk} is already {locked.status}")
+    return _grant_end(grant=locked, status=ScopeGrant.Status.REVOKED, by=by, reason=reason)
+
+
+def grants_expire_due(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
+    """Mark every active grant whose ``expires_at`` has passed as expired; safe to re-run."""
+    count = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                ScopeGrant.objects.lapsed(now)
+                .select_for_update(skip_locked=True)
+                .select_related("agent", "scope")[:batch_size]
+            )
+            for grant in batch:
+                _grant_end(
+                    grant=grant,
+                    status=ScopeGrant.Status.EXPIRED,
+                    by=SYSTEM,
+                    reason="expires_at passed",
+                )
+        count += len(batch)
+        if len(batch) < batch_size:
+            return count
+
+
+@transaction.atomic
+def run_start(
+    *,
+    workflow: Workflow,
+    run_id: str,
+    triggered_by: str,
+    deadline: dt.datetime | None = None,
+    by=None,
+) -> WorkflowRun:
+    """Start a workflow run; task-scoped tokens can then be bound to it."""
+    run = WorkflowRun(
+        workflow=workflow, run_id=run_id, triggered_by=triggered_by, deadline=deadline
+    )
+    run.full_clean()
+    run.save()
+    record(
+        actor=_actor(by),
+        action="run.start",
+        resource=f"workflow:{workflow.slug}",
+        target_type="workflow_run",
+        target_id=run.pk,
+        workflow_run=run.run_id,
+        changes={
+            "triggered_by": triggered_by,
+            "deadline": deadline.isoformat() if deadline else None,
+        },
+    )
+    return run
+
+
+def _run_end(*, run: WorkflowRun, status: str, by, reason: str) -> WorkflowRun:
+    locked = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run.pk)
+    if locked.status != WorkflowRun.Status.RUNNING:
+        raise InvalidTransition(f"run {locked.run_id} is already {locked.status}")
+    locked.status = status
+    locked.ended_at = timezone.now()
+    locked.save(update_fields=["status", "ended_at"])
+    record(
+        actor=_actor(by),
+        action=f"run.{'complete' if status == WorkflowRun.Status.COMPLETED else status}",
+        resource=f"workflow:{locked.workflow.slug}",
+        target_type="workflow_run",
+        target_id=locked.pk,
+        workflow_run=locked.run_id,
+        reason=reason,
+        changes={"status": ["running", status]},
+    )
+    run.status, run.ended_at = locked.status, locked.ended_at
+    return locked
+
+
+@transaction.atomic
+def run_complete(*, run: WorkflowRun, by=None, reason: str = "") -> WorkflowRun:
+    """Complete a run; every token bound to it stops working at once."""
+    return _run_end(run=run, status=WorkflowRun.Status.COMPLETED, by=by, reason=reason)
+
+
+@transaction.atomic
+def run_cancel(*, run: WorkflowRun, by=None, reason: str = "") -> WorkflowRun:
+    """Cancel a run; every token bound to it stops working at once."""
+    return _run_end(run=run, status=WorkflowRun.Status.CANCELLED, by=by, reason=reason)

@@ -1,0 +1,81 @@
+"""The audit entry: one row per thing that happened, never changed once chained."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or delete an audit entry."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries are append-only")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries are append-only")
+
+    def unsequenced(self) -> "AuditEntryQuerySet":
+        return self.filter(seq__isnull=True)
+
+    def sequenced(self) -> "AuditEntryQuerySet":
+        return self.filter(seq__isnull=False)
+
+
+class AuditEntry(models.Model):
+    """Who did what, to what, on whose behalf, with which outcome.
+
+    Principals are strings (``agent:<slug>``, ``user:<username>``, ``system``) and ids are plain
+    strings, never foreign keys, so an entry never changes when a row elsewhere does. ``seq``,
+    ``prev_hash`` and ``hash`` are empty when the entry is written and are assigned exactly once
+    by the sequencer, which chains committed entries in batches.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+        PENDING = "pending", "Pending"
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=200, db_index=True)
+    actor_id = models.CharField(max_length=64, blank=True)
+    on_behalf_of = models.JSONField(default=list, blank=True)
+    action = models.CharField(max_length=100, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
+    reason = models.TextField(blank=True)
+    resource = models.CharField(max_length=300, blank=True, db_index=True)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    workflow_run = models.CharField(max_length=200, blank=True, db_index=True)
+    token_jti = models.CharField(max_length=100, blank=True, db_index=True)
+    credential_id = models.CharField(max_length=100, blank=True)
+    request_id = models.CharField(max_length=100, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["action", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.resource or self.target_id} → {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries are append-only")

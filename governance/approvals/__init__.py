@@ -1,0 +1,1 @@
+"""Human approval of actions that an agent's trust level does not cover."""

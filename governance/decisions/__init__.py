@@ -1,0 +1,1 @@
+"""The decision point: may this agent do this, now?"""

@@ -1,0 +1,1 @@
+"""The human web UI at /portal/."""

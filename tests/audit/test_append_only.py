@@ -1,0 +1,58 @@
+"""Audit entries cannot change: through the ORM anywhere, by trigger on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from audit.models import AppendOnlyError, AuditEntry
+from audit.services import record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_orm_refuses_update_and_delete():
+    entry = record(actor="system", action="test.thing")
+    entry.reason = "changed"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).update(reason="changed")
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.all().delete()
+    assert AuditEntry.objects.get(pk=entry.pk).reason == ""
+
+
+def test_secrets_are_redacted():
+    entry = record(
+        actor="system",
+        action="test.thing",
+        changes={"client_secret": "s3cr3t", "credential_id": "12", "name": "x"},
+    )
+    assert entry.changes == {"client_secret": "[redacted]", "credential_id": "12", "name": "x"}
+
+
+@pytest.mark.postgres
+def test_database_trigger_refuses_raw_sql_changes():
+    entry = record(actor="system", action="test.thing")
+    for sql in (
+        "UPDATE audit_auditentry SET reason = 'x' WHERE id = %s",
+        "DELETE FROM audit_auditentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(Exception, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
+    # The sequencer's one-time assignment is allowed; after it, nothing is.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditentry SET seq = 1, hash = 'h' WHERE id = %s", [entry.pk])
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditentry SET hash = 'k' WHERE id = %s", [entry.pk])

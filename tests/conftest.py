@@ -1,0 +1,28 @@
+"""Shared fixtures for the whole suite. Factories live in tests/factories.py."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis for the tests that need one; the suite fails, not skips, without it."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.ping()
+    return url
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL")
+    if connection.vendor != "postgresql":
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip_pg)

@@ -1,0 +1,130 @@
+"""Typed factories for every model the tests build. One place, shared by every test module."""
+
+from __future__ import annotations
+
+import hashlib
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from agents import models as m
+from agents.permissions import PLATFORM_ADMIN, SECURITY_REVIEWER, TEAM_MEMBER
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.django.Password("correct horse battery staple")
+
+
+def user_with_role(role: str, **kwargs):
+    user = UserFactory(**kwargs)
+    group, _ = Group.objects.get_or_create(name=role)
+    user.groups.add(group)
+    return user
+
+
+def platform_admin(**kwargs):
+    return user_with_role(PLATFORM_ADMIN, is_staff=True, **kwargs)
+
+
+def security_reviewer(**kwargs):
+    return user_with_role(SECURITY_REVIEWER, is_staff=True, **kwargs)
+
+
+def team_member(team: m.Team | None = None, **kwargs):
+    user = user_with_role(TEAM_MEMBER, is_staff=True, **kwargs)
+    if team is not None:
+        team.members.add(user)
+    return user
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Team
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    name = factory.LazyAttribute(lambda t: t.slug.replace("-", " ").title())
+
+
+class ScopeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Scope
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"resource{n}:read")
+    description = "A scope made by a test."
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Agent
+
+    slug = factory.Sequence(lambda n: f"agent-{n}")
+    display_name = factory.LazyAttribute(lambda a: a.slug.replace("-", " ").title())
+    purpose = "Reconciles invoices against the ledger."
+    owner_team = factory.SubFactory(TeamFactory)
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class AgentVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.AgentVersion
+
+    agent = factory.SubFactory(AgentFactory)
+    label = factory.Sequence(lambda n: f"1.{n}.0")
+    config_digest = factory.LazyAttribute(lambda v: digest(v.label))
+
+
+class ScopeGrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.ScopeGrant
+
+    agent = factory.SubFactory(AgentFactory)
+    scope = factory.SubFactory(ScopeFactory)
+    justification = "Needed for the monthly close."
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Resource
+
+    slug = factory.Sequence(lambda n: f"resource{n}")
+    name = factory.LazyAttribute(lambda r: r.slug.title())
+    audience = factory.LazyAttribute(lambda r: f"https://{r.slug}.example.test")
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Connection
+
+    agent = factory.SubFactory(AgentFactory)
+    resource = factory.SubFactory(ResourceFactory)
+    allowed_actions = factory.LazyFunction(lambda: ["read"])
+
+
+class WorkflowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Workflow
+
+    slug = factory.Sequence(lambda n: f"workflow-{n}")
+    name = factory.LazyAttribute(lambda w: w.slug.title())
+    owner_team = factory.SubFactory(TeamFactory)
+
+
+class WorkflowRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.WorkflowRun
+
+    workflow = factory.SubFactory(WorkflowFactory)
+    run_id = factory.Sequence(lambda n: f"run-{n}")
+    triggered_by = "user:alice"

@@ -1,0 +1,1 @@
+"""Trust: the only writer of an agent's score and level."""
