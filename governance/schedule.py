@@ -1,0 +1,46 @@
+"""The beat schedule, as data: every periodic task of every app, stored in django-celery-beat.
+
+``manage.py sync_schedule`` (run by the start command and safe to re-run) creates the rows that
+are missing and leaves alone what an admin has since changed (interval, enabled), so the
+schedule stays editable in the admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic(
+        name="Expire lapsed scope grants",
+        task="agents.expire_grants",
+        every_seconds=60,
+        description="Marks grants whose expires_at has passed as expired, with an audit entry.",
+    ),
+)
+
+
+def sync_schedule() -> list[str]:
+    """Create the missing periodic tasks; returns the names created."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    created = []
+    for item in SCHEDULE:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=item.every_seconds, period=IntervalSchedule.SECONDS
+        )
+        _, was_created = PeriodicTask.objects.get_or_create(
+            name=item.name,
+            defaults={"task": item.task, "interval": interval, "description": item.description},
+        )
+        if was_created:
+            created.append(item.name)
+    return created
