@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "agents",
     "credentials",
     "trust",
+    # The project package itself: its management commands (sync_schedule, demo_data, agents)
+    # and static files (portal CSS) are found only if it is an installed app.
+    "governance",
     "governance.decisions",
     "governance.approvals",
     "governance.portal",
