@@ -1,0 +1,5 @@
+"""Domain errors of the trust app."""
+
+
+class TrustError(Exception):
+    """A trust change the service refuses, with a message fit for the caller."""
