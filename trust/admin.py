@@ -1,4 +1,4 @@
-"""Admin: platform admins set an agent's trust score and level, with a reason, through the service."""
+"""Admin: platform admins set an agent's trust score and level, with a reason."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class TrustForm(forms.ModelForm):
 @admin.register(AgentTrust)
 class AgentTrustAdmin(admin.ModelAdmin):
     form = TrustForm
-    list_display = ["slug", "owner_team", "status", "trust_score", "trust_level", "trust_updated_at"]
+    list_display = ["slug", "status", "trust_score", "trust_level", "trust_updated_at"]
     list_filter = ["trust_level", "status"]
     search_fields = ["slug", "display_name"]
     readonly_fields = ["slug", "status", "trust_updated_at"]
