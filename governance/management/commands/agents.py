@@ -1,0 +1,193 @@
+"""``manage.py agents``: script the registry from a shell, a thin layer over the services.
+
+It lives in ``governance`` rather than ``agents`` because ``create --with-secret`` calls the
+credentials service, and only ``governance`` may import apps to the left of ``agents``.
+
+    manage.py agents create --team finance-ops --slug invoice-bot --purpose "…" --json
+    manage.py agents list [--team T] [--status S] [--json]
+    manage.py agents show SLUG [--json]
+    manage.py agents suspend|reactivate|decommission SLUG [--reason R] [--by USER] [--json]
+
+``--by USER`` names the person acting (audited as ``user:USER``; they must be allowed to manage
+the agent's team); without it the change is audited as ``system``. Errors exit non-zero with a
+message on stderr and change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from agents import services
+from agents.errors import RegistryError
+from agents.models import Agent, Team
+from agents.permissions import is_platform_admin
+
+LIFECYCLE = {
+    "suspend": services.agent_suspend,
+    "reactivate": services.agent_reactivate,
+    "decommission": services.agent_decommission,
+}
+
+
+def agent_as_dict(agent: Agent) -> dict[str, Any]:
+    """The public view of an agent: nothing secret, stable keys for scripts."""
+    version = agent.current_version
+    return {
+        "slug": agent.slug,
+        "client_id": agent.slug,
+        "display_name": agent.display_name,
+        "purpose": agent.purpose,
+        "owner_team": agent.owner_team.slug,
+        "status": agent.status,
+        "status_reason": agent.status_reason,
+        "trust_score": agent.trust_score,
+        "trust_level": agent.trust_level,
+        "current_version": version.label if version else None,
+        "created_at": agent.created_at.isoformat(),
+    }
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in sorted(exc.message_dict.items())
+        )
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+class Command(BaseCommand):
+    help = "Create, list, show, suspend, reactivate and decommission agents."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+        def common(p, *, acting: bool = True):
+            p.add_argument("--json", action="store_true", help="print JSON")
+            if acting:
+                p.add_argument("--by", metavar="USERNAME", help="the person acting (audited)")
+
+        create = sub.add_parser("create", help="register an agent for a team")
+        create.add_argument("--team", required=True, help="owning team slug")
+        create.add_argument("--slug", required=True, help="agent slug (its client_id)")
+        create.add_argument("--purpose", required=True)
+        create.add_argument("--display-name", default="")
+        create.add_argument("--version-label", default="", help="record a first version")
+        create.add_argument("--config-digest", default="", help="sha256:<hex> of its config")
+        common(create)
+
+        lst = sub.add_parser("list", help="list agents")
+        lst.add_argument("--team", help="only this team's agents")
+        lst.add_argument("--status", choices=[s.value for s in Agent.Status])
+        common(lst, acting=False)
+
+        show = sub.add_parser("show", help="show one agent")
+        show.add_argument("slug")
+        common(show, acting=False)
+
+        for name in LIFECYCLE:
+            p = sub.add_parser(name, help=f"{name} an agent")
+            p.add_argument("slug")
+            p.add_argument("--reason", default="")
+            common(p)
+
+    def handle(self, *args, **options):
+        action = options["action"]
+        try:
+            if action == "create":
+                result = self._create(options)
+            elif action == "list":
+                result = self._list(options)
+            elif action == "show":
+                result = agent_as_dict(self._agent(options["slug"]))
+            else:
+                result = self._lifecycle(action, options)
+        except (RegistryError, ValidationError) as exc:
+            raise CommandError(_error_text(exc)) from exc
+        self._emit(result, as_json=options["json"])
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _create(self, options) -> dict[str, Any]:
+        team = Team.objects.filter(slug=options["team"]).first()
+        if team is None:
+            raise CommandError(f"no team with slug {options['team']!r}")
+        by = self._acting_user(options.get("by"), team=team)
+        if Agent.objects.filter(slug=options["slug"]).exists():
+            raise CommandError(f"an agent with slug {options['slug']!r} already exists")
+        if options["version_label"] and not options["config_digest"]:
+            raise CommandError("--version-label needs --config-digest")
+        # One transaction: an agent whose secret could not be issued is not left behind.
+        with transaction.atomic():
+            agent = services.agent_register(
+                slug=options["slug"],
+                display_name=options["display_name"] or options["slug"].replace("-", " ").title(),
+                purpose=options["purpose"],
+                owner_team=team,
+                by=by,
+                version_label=options["version_label"],
+                config_digest=options["config_digest"],
+            )
+            result = agent_as_dict(agent)
+        return result
+
+    def _list(self, options) -> list[dict[str, Any]]:
+        agents = Agent.objects.select_related("owner_team", "current_version")
+        if options.get("team"):
+            if not Team.objects.filter(slug=options["team"]).exists():
+                raise CommandError(f"no team with slug {options['team']!r}")
+            agents = agents.filter(owner_team__slug=options["team"])
+        if options.get("status"):
+            agents = agents.filter(status=options["status"])
+        return [agent_as_dict(a) for a in agents.order_by("slug")]
+
+    def _lifecycle(self, action: str, options) -> dict[str, Any]:
+        agent = self._agent(options["slug"])
+        by = self._acting_user(options.get("by"), team=agent.owner_team)
+        LIFECYCLE[action](agent=agent, by=by, reason=options["reason"])
+        return agent_as_dict(self._agent(options["slug"]))
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _agent(self, slug: str) -> Agent:
+        agent = (
+            Agent.objects.select_related("owner_team", "current_version").filter(slug=slug).first()
+        )
+        if agent is None:
+            raise CommandError(f"no agent with slug {slug!r}")
+        return agent
+
+    def _acting_user(self, username: str | None, *, team: Team):
+        """The named user, if they may manage ``team``'s agents; ``None`` means ``system``."""
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise CommandError(f"no active user {username!r}")
+        if not (is_platform_admin(user) or team.members.filter(pk=user.pk).exists()):
+            raise CommandError(f"user {username!r} may not manage agents of team {team.slug!r}")
+        return user
+
+    def _emit(self, result, *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(result, indent=2, sort_keys=True))
+            return
+        rows = result if isinstance(result, list) else [result]
+        for row in rows:
+            self.stdout.write(
+                f"{row['slug']:<32} {row['status']:<15} {row['trust_level']:<10} "
+                f"{row['owner_team']:<20} {row['current_version'] or '-'}"
+            )
+            if "credential" in row:
+                cred = row["credential"]
+                self.stdout.write(f"  client_id:     {cred['client_id']}")
+                self.stdout.write(f"  client_secret: {cred['client_secret']}  (shown once)")
+        if isinstance(result, list) and not result:
+            self.stdout.write("no agents")

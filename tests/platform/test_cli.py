@@ -1,0 +1,127 @@
+"""``manage.py agents``: JSON out, audited actor, clear errors that change nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from agents.models import Agent
+from audit.models import AuditEntry
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("agents", *args, stdout=out)
+    return out.getvalue()
+
+
+def run_json(*args: str):
+    return json.loads(run(*args, "--json"))
+
+
+def test_create_returns_json_and_audits_the_acting_user():
+    team = f.TeamFactory(slug="finance-ops")
+    f.team_member(team, username="alice")
+    data = run_json(
+        "create",
+        "--team=finance-ops",
+        "--slug=invoice-reconciler",
+        "--purpose=Reconciles invoices against the ledger.",
+        "--version-label=1.0.0",
+        f"--config-digest={f.digest('cfg')}",
+        "--by=alice",
+    )
+    assert data["slug"] == data["client_id"] == "invoice-reconciler"
+    assert data["status"] == "active"
+    assert data["trust_level"] == "untrusted"
+    assert data["current_version"] == "1.0.0"
+    assert data["owner_team"] == "finance-ops"
+    entry = AuditEntry.objects.get(action="agent.register")
+    assert entry.actor == "user:alice"
+    assert entry.resource == "agent:invoice-reconciler"
+
+
+def test_without_by_the_change_is_audited_as_system():
+    agent = f.AgentFactory()
+    run("suspend", agent.slug, "--reason=incident 42")
+    entry = AuditEntry.objects.get(action="agent.suspend")
+    assert entry.actor == "system"
+    assert entry.reason == "incident 42"
+
+
+def test_full_lifecycle_through_the_cli():
+    team = f.TeamFactory()
+    f.team_member(team, username="bob")
+    agent = f.AgentFactory(owner_team=team)
+    assert run_json("suspend", agent.slug, "--by=bob")["status"] == "suspended"
+    assert run_json("reactivate", agent.slug, "--by=bob")["status"] == "active"
+    assert run_json("decommission", agent.slug, "--by=bob")["status"] == "decommissioned"
+    actions = list(
+        AuditEntry.objects.filter(target_type="agent").order_by("id").values_list("action", "actor")
+    )
+    assert actions == [
+        ("agent.suspend", "user:bob"),
+        ("agent.reactivate", "user:bob"),
+        ("agent.decommission", "user:bob"),
+    ]
+
+
+def test_list_filters_and_show():
+    a = f.AgentFactory(slug="alpha", owner_team=f.TeamFactory(slug="red"))
+    f.AgentFactory(slug="beta", owner_team=f.TeamFactory(slug="blue"))
+    assert [row["slug"] for row in run_json("list")] == ["alpha", "beta"]
+    assert [row["slug"] for row in run_json("list", "--team=red")] == ["alpha"]
+    assert run_json("list", "--status=suspended") == []
+    assert run_json("show", "alpha")["display_name"] == a.display_name
+    assert "alpha" in run("list")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create", "--team=nope", "--slug=x", "--purpose=p"], "no team"),
+        (["create", "--team=t1", "--slug=Bad:Slug", "--purpose=p"], "slug"),
+        (["create", "--team=t1", "--slug=dup", "--purpose=p"], "already exists"),
+        (["create", "--team=t1", "--slug=ok", "--purpose=p", "--by=ghost"], "no active user"),
+        (["create", "--team=t1", "--slug=ok", "--purpose=p", "--by=outsider"], "may not manage"),
+        (["create", "--team=t1", "--slug=ok", "--purpose=p", "--version-label=1"], "config-digest"),
+        (
+            [
+                "create",
+                "--team=t1",
+                "--slug=ok",
+                "--purpose=p",
+                "--version-label=1",
+                "--config-digest=md5:x",
+            ],
+            "config_digest",
+        ),
+        (["show", "missing"], "no agent"),
+        (["suspend", "dup", "--by=outsider"], "may not manage"),
+        (["reactivate", "dup"], "cannot reactivate"),
+        (["list", "--team=nope"], "no team"),
+    ],
+)
+def test_errors_are_clear_and_change_nothing(args, message):
+    team = f.TeamFactory(slug="t1")
+    f.AgentFactory(slug="dup", owner_team=team)
+    f.team_member(f.TeamFactory(slug="other"), username="outsider")
+    before_agents = list(Agent.objects.values_list("slug", "status", "current_version"))
+    before_audit = AuditEntry.objects.count()
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert list(Agent.objects.values_list("slug", "status", "current_version")) == before_agents
+    assert AuditEntry.objects.count() == before_audit
+
+
+def test_a_platform_admin_may_act_for_any_team():
+    agent = f.AgentFactory()
+    f.platform_admin(username="root-admin")
+    run("suspend", agent.slug, "--by=root-admin")
+    assert AuditEntry.objects.get(action="agent.suspend").actor == "user:root-admin"
