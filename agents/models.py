@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from .querysets import AgentQuerySet, ScopeGrantQuerySet
 
@@ -38,20 +40,50 @@ TRUST_ORDER = {TrustLevel.UNTRUSTED: 0, TrustLevel.PENDING: 1, TrustLevel.TRUSTE
 
 
 class Team(models.Model):
-    """An owning team. Agents belong to teams, never to the person who registered them."""
+    """An owning team. Agents belong to teams, never to the person who registered them.
+
+    Its members are the users of its own auth ``group`` (``team:<slug>``); guardian object
+    permissions on the team are granted to that group (see ``agents.permissions``).
+    """
 
     slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # Nullable only so a team made straight through the ORM still loads; ``members`` and the
+    # services provision the group on first use.
+    group = models.OneToOneField(
+        Group, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="team"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("manage_team", "Can manage the team's agents, grants, connections and workflows")
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def members(self):
+        """The team's members: the user set of its group (``.all()``, ``.add()``, ``.remove()``)."""
+        from .permissions import team_group
+
+        return team_group(self).user_set
+
+
+class TeamUserObjectPermission(UserObjectPermissionBase):
+    """Guardian object permission of one user on one team (a direct foreign key, not generic)."""
+
+    content_object = models.ForeignKey(Team, on_delete=models.CASCADE)
+
+
+class TeamGroupObjectPermission(GroupObjectPermissionBase):
+    """Guardian object permission of one group on one team (a direct foreign key, not generic)."""
+
+    content_object = models.ForeignKey(Team, on_delete=models.CASCADE)
 
 
 class Scope(models.Model):
@@ -322,3 +354,31 @@ class OrganisationPolicy(models.Model):
     def current(cls) -> OrganisationPolicy:
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class ApiToken(models.Model):
+    """A personal API token for scripts (``gvp_<key>_<secret>``); only a digest is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user", "-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (gvp_{self.key}_…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )

@@ -13,13 +13,15 @@ class AgentQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> AgentQuerySet:
         """Agents a user may see: reviewers and admins see all, members their teams' agents."""
-        from .permissions import can_see_everything
+        from .permissions import restrict
 
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if can_see_everything(user):
-            return self
-        return self.filter(owner_team__members=user)
+        return restrict(self, user, team_field="owner_team")
+
+    def managed_by(self, user) -> AgentQuerySet:
+        """Agents a user may change: admins all, members their teams' agents."""
+        from .permissions import restrict
+
+        return restrict(self, user, team_field="owner_team", write=True)
 
 
 class ScopeGrantQuerySet(models.QuerySet):
