@@ -48,9 +48,18 @@ class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = m.Team
         django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"team-{n}")
     name = factory.LazyAttribute(lambda t: t.slug.replace("-", " ").title())
+
+    @factory.post_generation
+    def group(team, create, extracted, **kwargs):
+        # The team's auth group holds its members and its guardian object permissions.
+        if create:
+            from agents.permissions import team_group
+
+            team_group(team)
 
 
 class ScopeFactory(factory.django.DjangoModelFactory):
