@@ -103,7 +103,8 @@ def test_list_filters_and_show():
             "config_digest",
         ),
         (["show", "missing"], "no agent"),
-        (["suspend", "dup", "--by=outsider"], "may not manage"),
+        (["suspend", "dup", "--by=outsider"], "may not suspend"),
+        (["decommission", "dup", "--by=reviewer"], "may not decommission"),
         (["reactivate", "dup"], "cannot reactivate"),
         (["list", "--team=nope"], "no team"),
     ],
@@ -112,6 +113,7 @@ def test_errors_are_clear_and_change_nothing(args, message):
     team = f.TeamFactory(slug="t1")
     f.AgentFactory(slug="dup", owner_team=team)
     f.team_member(f.TeamFactory(slug="other"), username="outsider")
+    f.security_reviewer(username="reviewer")
     before_agents = list(Agent.objects.values_list("slug", "status", "current_version"))
     before_audit = AuditEntry.objects.count()
     with pytest.raises(CommandError, match=message):
@@ -125,3 +127,11 @@ def test_a_platform_admin_may_act_for_any_team():
     f.platform_admin(username="root-admin")
     run("suspend", agent.slug, "--by=root-admin")
     assert AuditEntry.objects.get(action="agent.suspend").actor == "user:root-admin"
+
+
+def test_a_reviewer_may_suspend_but_not_reactivate():
+    agent = f.AgentFactory()
+    f.security_reviewer(username="rita")
+    assert run_json("suspend", agent.slug, "--by=rita")["status"] == "suspended"
+    with pytest.raises(CommandError, match="may not reactivate"):
+        run("reactivate", agent.slug, "--by=rita")

@@ -8,9 +8,9 @@ credentials service, and only ``governance`` may import apps to the left of ``ag
     manage.py agents show SLUG [--json]
     manage.py agents suspend|reactivate|decommission SLUG [--reason R] [--by USER] [--json]
 
-``--by USER`` names the person acting (audited as ``user:USER``; they must be allowed to manage
-the agent's team); without it the change is audited as ``system``. Errors exit non-zero with a
-message on stderr and change nothing.
+``--by USER`` names the person acting, audited as ``user:USER`` and held to the same checks as
+the portal (``agents.permissions``); without it the change is audited as ``system``. Errors exit
+non-zero with a message on stderr and change nothing.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from django.db import transaction
 from agents import services
 from agents.errors import RegistryError
 from agents.models import Agent, Team
-from agents.permissions import is_platform_admin
+from agents.permissions import can_contain_agent, can_manage_agent, can_manage_team
 
+# action → (service, may the acting user do it?); suspend is containment, open to reviewers.
 LIFECYCLE = {
-    "suspend": services.agent_suspend,
-    "reactivate": services.agent_reactivate,
-    "decommission": services.agent_decommission,
+    "suspend": (services.agent_suspend, can_contain_agent),
+    "reactivate": (services.agent_reactivate, can_manage_agent),
+    "decommission": (services.agent_decommission, can_manage_agent),
 }
 
 
@@ -119,7 +120,9 @@ class Command(BaseCommand):
         team = Team.objects.filter(slug=options["team"]).first()
         if team is None:
             raise CommandError(f"no team with slug {options['team']!r}")
-        by = self._acting_user(options.get("by"), team=team)
+        by = self._acting_user(options.get("by"))
+        if by is not None and not can_manage_team(by, team.pk):
+            raise CommandError(f"user {by.username!r} may not manage agents of team {team.slug!r}")
         if Agent.objects.filter(slug=options["slug"]).exists():
             raise CommandError(f"an agent with slug {options['slug']!r} already exists")
         if options["version_label"] and not options["config_digest"]:
@@ -150,8 +153,11 @@ class Command(BaseCommand):
 
     def _lifecycle(self, action: str, options) -> dict[str, Any]:
         agent = self._agent(options["slug"])
-        by = self._acting_user(options.get("by"), team=agent.owner_team)
-        LIFECYCLE[action](agent=agent, by=by, reason=options["reason"])
+        service, allowed = LIFECYCLE[action]
+        by = self._acting_user(options.get("by"))
+        if by is not None and not allowed(by, agent):
+            raise CommandError(f"user {by.username!r} may not {action} agent {agent.slug!r}")
+        service(agent=agent, by=by, reason=options["reason"])
         return agent_as_dict(self._agent(options["slug"]))
 
     # -- helpers -------------------------------------------------------------------------------
@@ -164,15 +170,13 @@ class Command(BaseCommand):
             raise CommandError(f"no agent with slug {slug!r}")
         return agent
 
-    def _acting_user(self, username: str | None, *, team: Team):
-        """The named user, if they may manage ``team``'s agents; ``None`` means ``system``."""
+    def _acting_user(self, username: str | None):
+        """The named active user; ``None`` (no ``--by``) means ``system``."""
         if not username:
             return None
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"no active user {username!r}")
-        if not (is_platform_admin(user) or team.members.filter(pk=user.pk).exists()):
-            raise CommandError(f"user {username!r} may not manage agents of team {team.slug!r}")
         return user
 
     def _emit(self, result, *, as_json: bool) -> None:
