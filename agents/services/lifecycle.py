@@ -11,8 +11,8 @@ from django.utils import timezone
 from audit.principals import SYSTEM, user_principal
 from audit.services import record
 
-from .errors import GrantError, InvalidTransition
-from .models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
+from ..errors import GrantError, GrantStateError, InvalidTransition
+from ..models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
 
 _ALLOWED = {
     # target status: statuses it may be reached from
@@ -177,7 +177,7 @@ def scope_grant(
     if expires_at is not None and expires_at <= timezone.now():
         raise GrantError("expires_at must be in the future")
     if ScopeGrant.objects.active().filter(agent=agent, scope=scope).exists():
-        raise GrantError(f"agent {agent.slug} already holds {scope.name}")
+        raise GrantStateError(f"agent {agent.slug} already holds {scope.name}")
     # A lapsed-but-unswept grant would still hold the one-active-per-scope slot.
     for lapsed in ScopeGrant.objects.lapsed().filter(agent=agent, scope=scope):
         _grant_end(grant=lapsed, status=ScopeGrant.Status.EXPIRED, by=SYSTEM, reason="expired")
@@ -224,7 +224,7 @@ def scope_revoke(*, grant: ScopeGrant, by=None, reason: str = "") -> ScopeGrant:
         ScopeGrant.objects.select_for_update().select_related("agent", "scope").get(pk=grant.pk)
     )
     if locked.status != ScopeGrant.Status.ACTIVE:
-        raise GrantError(f"grant {locked.pk} is already {locked.status}")
+        raise GrantStateError(f"grant {locked.pk} is already {locked.status}")
     return _grant_end(grant=locked, status=ScopeGrant.Status.REVOKED, by=by, reason=reason)
 
 

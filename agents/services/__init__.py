@@ -1,0 +1,69 @@
+"""Every state change of the registry, each one transaction with its audit entry.
+
+``lifecycle`` holds register/suspend/reactivate/decommission, grants and runs; ``registry`` the
+create/edit services behind the admin and the API; ``tokens`` the personal API tokens.
+"""
+
+from .lifecycle import (
+    agent_decommission,
+    agent_reactivate,
+    agent_register,
+    agent_suspend,
+    agent_version_add,
+    grants_expire_due,
+    run_cancel,
+    run_complete,
+    run_start,
+    scope_grant,
+    scope_revoke,
+)
+from .registry import (
+    agent_update,
+    agent_version_review,
+    connection_create,
+    connection_delete,
+    connection_update,
+    policy_update,
+    resource_create,
+    resource_update,
+    scope_create,
+    scope_update,
+    team_create,
+    team_members_set,
+    team_update,
+    workflow_create,
+    workflow_update,
+)
+from .tokens import api_token_authenticate, api_token_create, api_token_revoke
+
+__all__ = [
+    "agent_decommission",
+    "agent_reactivate",
+    "agent_register",
+    "agent_suspend",
+    "agent_update",
+    "agent_version_add",
+    "agent_version_review",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
+    "connection_create",
+    "connection_delete",
+    "connection_update",
+    "grants_expire_due",
+    "policy_update",
+    "resource_create",
+    "resource_update",
+    "run_cancel",
+    "run_complete",
+    "run_start",
+    "scope_create",
+    "scope_grant",
+    "scope_revoke",
+    "scope_update",
+    "team_create",
+    "team_members_set",
+    "team_update",
+    "workflow_create",
+    "workflow_update",
+]
