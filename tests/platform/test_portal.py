@@ -1,0 +1,165 @@
+"""The portal shell: sign-in, dashboard, agents list and detail, lifecycle buttons."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from agents.models import Agent
+from audit.models import AuditEntry
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def org():
+    red, blue = f.TeamFactory(slug="red", name="Red team"), f.TeamFactory(slug="blue")
+    return {
+        "red": red,
+        "alice": f.team_member(red, username="alice"),
+        "rita": f.security_reviewer(username="rita"),
+        "ours": f.AgentFactory(slug="red-bot", owner_team=red),
+        "theirs": f.AgentFactory(slug="blue-bot", owner_team=blue),
+    }
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_login_page_has_csrf_and_signs_in():
+    f.team_member(f.TeamFactory(), username="alice")
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/portal/login/")
+    assert page.status_code == 200
+    assert b"csrfmiddlewaretoken" in page.content
+    token = page.cookies["csrftoken"].value
+    bad = client.post(
+        "/portal/login/", {"username": "alice", "password": "nope", "csrfmiddlewaretoken": token}
+    )
+    assert bad.status_code == 200
+    assert b"did not match" in bad.content
+    good = client.post(
+        "/portal/login/", {"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": token}
+    )
+    assert good.status_code == 302
+    assert good["Location"] == "/portal/"
+    assert client.get("/portal/").status_code == 200
+
+
+def test_login_without_csrf_token_is_refused():
+    f.team_member(f.TeamFactory(), username="alice")
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/portal/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/portal/", "/portal/agents/", "/portal/agents/red-bot/"])
+def test_anonymous_is_sent_to_login(org, url):
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/portal/login/?next=")
+
+
+def test_dashboard_counts_only_own_teams_agents(org):
+    f.AgentFactory(owner_team=org["red"], status=Agent.Status.SUSPENDED)
+    response = client_for(org["alice"]).get("/portal/")
+    assert response.status_code == 200
+    assert response.context["counts"]["total"] == 2
+    assert response.context["counts"]["status_suspended"] == 1
+    assert b"red-bot" in response.content
+    assert b"blue-bot" not in response.content
+    # The nav reaches the pages the other parts build.
+    for link in (b'href="/portal/agents/"', b'href="/portal/approvals/"', b'href="/portal/audit/"'):
+        assert link in response.content
+
+
+def test_agent_list_shows_own_team_only_and_filters(org):
+    client = client_for(org["alice"])
+    page = client.get("/portal/agents/")
+    slugs = [a.slug for a in page.context["page"].object_list]
+    assert slugs == ["red-bot"]
+    assert not client.get("/portal/agents/?q=nothing-like-it").context["page"].object_list
+    # A bad filter value is ignored, never a 500.
+    assert client.get("/portal/agents/?status=bogus&team=zzz&page=x").status_code == 200
+
+
+def test_reviewer_sees_every_agent(org):
+    slugs = [a.slug for a in client_for(org["rita"]).get("/portal/agents/").context["page"]]
+    assert slugs == ["blue-bot", "red-bot"]
+
+
+def test_other_teams_agent_is_404_on_every_page(org):
+    client = client_for(org["alice"])
+    assert client.get("/portal/agents/blue-bot/").status_code == 404
+    assert client.post("/portal/agents/blue-bot/suspend/").status_code == 404
+    assert Agent.objects.get(slug="blue-bot").status == Agent.Status.ACTIVE
+
+
+def test_detail_shows_buttons_allowed_by_state(org):
+    response = client_for(org["alice"]).get("/portal/agents/red-bot/")
+    assert response.status_code == 200
+    assert response.context["actions"] == ["suspend", "decommission"]
+    assert b"/portal/agents/red-bot/suspend/" in response.content
+
+
+def test_suspend_and_reactivate_through_the_buttons_are_audited(org):
+    client = client_for(org["alice"])
+    response = client.post("/portal/agents/red-bot/suspend/", {"reason": "odd traffic"})
+    assert response.status_code == 302
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.SUSPENDED
+    entry = AuditEntry.objects.get(action="agent.suspend")
+    assert (entry.actor, entry.reason, entry.resource) == (
+        "user:alice",
+        "odd traffic",
+        "agent:red-bot",
+    )
+    page = client.get(response["Location"])
+    assert b"Agent red-bot suspended." in page.content
+    assert page.context["actions"] == ["reactivate", "decommission"]
+    client.post("/portal/agents/red-bot/reactivate/")
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+
+
+def test_invalid_transition_is_a_message_and_changes_nothing(org):
+    client = client_for(org["alice"])
+    before = AuditEntry.objects.count()
+    response = client.post("/portal/agents/red-bot/reactivate/", follow=True)
+    assert response.status_code == 200
+    assert b"cannot reactivate" in response.content
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+    assert AuditEntry.objects.count() == before
+
+
+def test_reviewer_may_suspend_but_not_decommission(org):
+    client = client_for(org["rita"])
+    assert client.post("/portal/agents/blue-bot/decommission/").status_code == 403
+    assert Agent.objects.get(slug="blue-bot").status == Agent.Status.ACTIVE
+    assert client.post("/portal/agents/blue-bot/suspend/").status_code == 302
+    assert Agent.objects.get(slug="blue-bot").status == Agent.Status.SUSPENDED
+
+
+def test_lifecycle_needs_post_and_a_known_action_and_a_sane_reason(org):
+    client = client_for(org["alice"])
+    assert client.get("/portal/agents/red-bot/suspend/").status_code == 405
+    assert client.post("/portal/agents/red-bot/delete/").status_code == 404
+    client.post("/portal/agents/red-bot/suspend/", {"reason": "x" * 501})
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+
+
+def test_lifecycle_post_needs_csrf(org):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org["alice"])
+    assert client.post("/portal/agents/red-bot/suspend/").status_code == 403
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+
+
+def test_logout_is_a_post(org):
+    client = client_for(org["alice"])
+    assert client.post("/portal/logout/").status_code == 302
+    assert client.get("/portal/").status_code == 302
