@@ -6,10 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 api_v1 = [
     path("", include("agents.api.urls")),
+    path("", include("credentials.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("credentials.oauth.urls", namespace="oauth")),
+    path("portal/", include("governance.portal.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
