@@ -207,6 +207,11 @@ if not DEBUG and (
         "CREDENTIAL_SECRET_PEPPER and SIGNING_KEY_ENCRYPTION_KEYS must be set when DEBUG is false"
     )
 
+# The audit log signs checkpoints with the platform key and verifies them against its JWKS;
+# `audit` imports no other app, so the two callables are named here.
+AUDIT_CHECKPOINT_SIGNER = "governance.auditlog.keys.sign_checkpoint"
+AUDIT_JWKS_PROVIDER = "governance.auditlog.keys.public_jwks"
+
 # Shared counters for rate limits and budgets: "redis" (REDIS_URL) or "database".
 RATE_LIMIT_BACKEND = env.str("RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "database")
 
