@@ -20,6 +20,18 @@ class Periodic:
 
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic(
+        name="Chain audit entries",
+        task="audit.sequence",
+        every_seconds=1,
+        description="Sequencer: gives committed audit entries their seq and hash (drains ~1 s).",
+    ),
+    Periodic(
+        name="Sign audit checkpoint",
+        task="audit.checkpoint",
+        every_seconds=60,
+        description="Signs the audit chain head with the platform key when it has moved.",
+    ),
+    Periodic(
         name="Expire lapsed scope grants",
         task="agents.expire_grants",
         every_seconds=60,
