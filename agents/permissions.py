@@ -260,8 +260,9 @@ class TeamScopedViewSetMixin:
 class TeamObjectPermission(drf_permissions.BasePermission):
     """Reads for anyone who sees the row; writes need ``manage_team`` on the owning team.
 
-    Views name extra rights with ``containment_actions`` (reviewers may run them) and
-    ``admin_only_actions`` (platform admins only).
+    Views name extra rights with ``containment_actions`` (the team, reviewers and admins),
+    ``decision_actions`` (reviewers and admins only) and ``admin_only_actions``. A view whose
+    ``team_field`` is None (catalogue rows with no owner) is writable by platform admins only.
     """
 
     message = "You may not change this object."
@@ -275,6 +276,8 @@ class TeamObjectPermission(drf_permissions.BasePermission):
         action = getattr(view, "action", None)
         if action in getattr(view, "admin_only_actions", ()):
             return is_platform_admin(user)
+        if action in getattr(view, "decision_actions", ()):
+            return can_decide(user)
         if action in getattr(view, "containment_actions", ()):
             return can_decide(user) or is_team_member(user)
         return is_platform_admin(user) or is_team_member(user)
@@ -283,7 +286,12 @@ class TeamObjectPermission(drf_permissions.BasePermission):
         if request.method in drf_permissions.SAFE_METHODS:
             return True
         user = request.user
-        containment = getattr(view, "action", None) in getattr(view, "containment_actions", ())
-        if containment and can_decide(user):
+        action = getattr(view, "action", None)
+        if action in getattr(view, "decision_actions", ()):
+            return can_decide(user)
+        if action in getattr(view, "containment_actions", ()) and can_decide(user):
             return True
-        return can_manage_team(user, team_id_of(obj, view.team_field))
+        team_field = getattr(view, "team_field", None)
+        if team_field is None:
+            return is_platform_admin(user)
+        return can_manage_team(user, team_id_of(obj, team_field))

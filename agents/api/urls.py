@@ -1,5 +1,19 @@
+"""The registry's API routes (one router), mounted at ``/api/v1/``."""
+
 from rest_framework.routers import DefaultRouter
 
+from . import views
+
 router = DefaultRouter()
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("agents", views.AgentViewSet, basename="agent")
+router.register("agent-versions", views.AgentVersionViewSet, basename="agent-version")
+router.register("scopes", views.ScopeViewSet, basename="scope")
+router.register("grants", views.ScopeGrantViewSet, basename="grant")
+router.register("resources", views.ResourceViewSet, basename="resource")
+router.register("connections", views.ConnectionViewSet, basename="connection")
+router.register("workflows", views.WorkflowViewSet, basename="workflow")
+router.register("runs", views.WorkflowRunViewSet, basename="run")
+router.register("tokens", views.ApiTokenViewSet, basename="api-token")
 
 urlpatterns = router.urls

@@ -19,7 +19,7 @@ from django.utils.crypto import salted_hmac
 
 from audit.services import record
 
-from ..errors import TokenError
+from ..errors import InvalidTransition, TokenError
 from ..models import ApiToken
 from .lifecycle import _actor
 
@@ -77,7 +77,7 @@ def api_token_revoke(*, token: ApiToken, by=None) -> ApiToken:
     """Revoke a token now; it stops working on the next request."""
     locked = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
     if locked.revoked_at is not None:
-        raise TokenError(f"token {locked.name} is already revoked")
+        raise InvalidTransition(f"token {locked.name} is already revoked")
     locked.revoked_at = timezone.now()
     locked.save(update_fields=["revoked_at"])
     record(

@@ -1,0 +1,96 @@
+"""django-filter FilterSets of the registry API (related rows by slug)."""
+
+from __future__ import annotations
+
+import django_filters as df
+
+from ..models import (
+    Agent,
+    AgentVersion,
+    Connection,
+    Resource,
+    Scope,
+    ScopeGrant,
+    Team,
+    Workflow,
+    WorkflowRun,
+)
+
+
+class TeamFilter(df.FilterSet):
+    member = df.CharFilter(field_name="group__user__username", label="Member's username")
+
+    class Meta:
+        model = Team
+        fields = ["is_active"]
+
+
+class AgentFilter(df.FilterSet):
+    owner_team = df.CharFilter(field_name="owner_team__slug")
+    created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Agent
+        fields = ["status", "trust_level", "owner_team"]
+
+
+class AgentVersionFilter(df.FilterSet):
+    agent = df.CharFilter(field_name="agent__slug")
+
+    class Meta:
+        model = AgentVersion
+        fields = ["agent", "reviewed"]
+
+
+class ScopeFilter(df.FilterSet):
+    resource = df.CharFilter(field_name="name", lookup_expr="startswith", label="Resource part")
+
+    class Meta:
+        model = Scope
+        fields = ["sensitivity"]
+
+
+class ScopeGrantFilter(df.FilterSet):
+    agent = df.CharFilter(field_name="agent__slug")
+    scope = df.CharFilter(field_name="scope__name")
+    owner_team = df.CharFilter(field_name="agent__owner_team__slug")
+    expires_before = df.IsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
+
+    class Meta:
+        model = ScopeGrant
+        fields = ["agent", "scope", "status"]
+
+
+class ResourceFilter(df.FilterSet):
+    owner_team = df.CharFilter(field_name="owner_team__slug")
+
+    class Meta:
+        model = Resource
+        fields = ["owner_team", "sensitivity"]
+
+
+class ConnectionFilter(df.FilterSet):
+    agent = df.CharFilter(field_name="agent__slug")
+    resource = df.CharFilter(field_name="resource__slug")
+
+    class Meta:
+        model = Connection
+        fields = ["agent", "resource", "trust_floor"]
+
+
+class WorkflowFilter(df.FilterSet):
+    owner_team = df.CharFilter(field_name="owner_team__slug")
+
+    class Meta:
+        model = Workflow
+        fields = ["owner_team"]
+
+
+class WorkflowRunFilter(df.FilterSet):
+    workflow = df.CharFilter(field_name="workflow__slug")
+    started_after = df.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["workflow", "status"]
