@@ -1,0 +1,3 @@
+"""The credentials part of the management API (``/api/v1/credentials/``)."""
+
+urlpatterns: list = []

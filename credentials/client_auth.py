@@ -1,0 +1,308 @@
+"""Authenticating the calling OAuth client of a request.
+
+Three methods (RFC 6749 §2.3, RFC 7523): ``client_secret_basic``, ``client_secret_post`` and
+``private_key_jwt``. Unknown client, unknown credential, wrong secret and revoked credential
+all fail the same way (``invalid_client``); the specific reason goes to the audit log only.
+Failed attempts are counted per client id and per source address in the cache (Redis in
+production) and throttled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+import jwt
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from agents.models import Agent, Resource
+from audit.services import record
+
+from . import crypto
+from .errors import ClientAuthError, ClientThrottled, OAuthError
+from .models import AssertionJti, Credential
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
+ASSERTION_MAX_LIFETIME_SECONDS = 3600  # Authlib and most clients default to one hour
+LEEWAY_SECONDS = 5
+LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
+
+# (failures, window seconds): beyond this many failures the client or address waits.
+FAILURES_PER_CLIENT = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_CLIENT", (20, 300))
+FAILURES_PER_ADDRESS = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_ADDRESS", (100, 300))
+
+_DUMMY_HMAC = "0" * 64
+
+
+@dataclass(frozen=True)
+class ClientPrincipal:
+    """An authenticated client: an agent or a resource server, and the credential it used."""
+
+    credential: Credential
+    method: str
+
+    @property
+    def agent(self) -> Agent | None:
+        return self.credential.agent if self.credential.agent_id else None
+
+    @property
+    def resource(self) -> Resource | None:
+        return self.credential.resource if self.credential.resource_id else None
+
+    @property
+    def client_id(self) -> str:
+        return self.credential.client_id
+
+    @property
+    def principal(self) -> str:
+        return self.credential.principal
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, client_id: str = "", credential_id: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.client_id, self.credential_id = reason, client_id, credential_id
+
+
+def token_endpoint_url() -> str:
+    return f"{settings.OAUTH_ISSUER}/oauth/token"
+
+
+def _address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _counter_keys(client_id: str, address: str) -> list[tuple[str, tuple[int, int]]]:
+    keys = [(f"credauth:ip:{address}", FAILURES_PER_ADDRESS)]
+    if client_id:
+        digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
+        keys.append((f"credauth:client:{digest}", FAILURES_PER_CLIENT))
+    return keys
+
+
+def _check_throttle(client_id: str, address: str) -> None:
+    for key, (limit, window) in _counter_keys(client_id, address):
+        if (cache.get(key) or 0) >= limit:
+            raise ClientThrottled(retry_after=window)
+
+
+def _count_failure(client_id: str, address: str) -> None:
+    for key, (_, window) in _counter_keys(client_id, address):
+        if not cache.add(key, 1, timeout=window):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=window)
+
+
+def _claimed_client_id(request: HttpRequest) -> str:
+    """The client id the request claims, for throttling and audit only (never trusted)."""
+    auth = request.headers.get("Authorization", "")
+    if auth[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+            return unquote_plus(decoded.split(":", 1)[0])[:64]
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return ""
+    client_id = request.POST.get("client_id", "")
+    if not client_id and request.POST.get("client_assertion"):
+        try:
+            unverified = jwt.decode(
+                request.POST["client_assertion"], options={"verify_signature": False}
+            )
+            client_id = str(unverified.get("sub", ""))
+        except jwt.InvalidTokenError:
+            client_id = ""
+    return client_id[:64]
+
+
+def _record_failure(request: HttpRequest, failure: _Failure, method: str) -> None:
+    with transaction.atomic():
+        record(
+            actor="anonymous",
+            action="client.authenticate",
+            outcome="failure",
+            reason=failure.reason,
+            resource=f"client:{failure.client_id}" if failure.client_id else "",
+            credential_id=failure.credential_id,
+            context_data={"method": method, "endpoint": request.path},
+        )
+
+
+def _verify_secret(client_id: str, secret: str) -> Credential:
+    parsed = crypto.parse_secret(secret)
+    if parsed is None:
+        crypto.secret_matches(_DUMMY_HMAC, "0" * 16, secret[:200])  # same work as a real check
+        raise _Failure("malformed_secret", client_id)
+    credential = (
+        Credential.objects.select_related("agent", "resource")
+        .filter(pk=parsed.credential_id, kind=Credential.Kind.CLIENT_SECRET)
+        .first()
+    )
+    stored = credential.secret_hmac if credential else _DUMMY_HMAC
+    matches = crypto.secret_matches(stored, parsed.credential_id, parsed.secret)
+    if credential is None:
+        raise _Failure("unknown_credential", client_id, parsed.credential_id)
+    if not matches:
+        raise _Failure("wrong_secret", client_id, credential.pk)
+    if not hmac.compare_digest(credential.client_id.encode(), client_id.encode()):
+        raise _Failure("client_id_mismatch", client_id, credential.pk)
+    return credential
+
+
+def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str) -> Credential:
+    try:
+        header = jwt.get_unverified_header(assertion)
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.InvalidTokenError as exc:
+        raise _Failure("malformed_assertion", client_id_param) from exc
+    client_id = unverified.get("sub")
+    if not isinstance(client_id, str) or unverified.get("iss") != client_id:
+        raise _Failure("assertion_iss_sub_mismatch", client_id_param)
+    if client_id_param and client_id_param != client_id:
+        raise _Failure("client_id_mismatch", client_id_param)
+    algorithm = header.get("alg")
+    if algorithm not in ASSERTION_ALGORITHMS:
+        raise _Failure("assertion_algorithm_refused", client_id)
+    candidates = list(
+        Credential.objects.usable()
+        .of_client(client_id)
+        .filter(kind=Credential.Kind.PUBLIC_KEY, algorithm=algorithm)
+        .select_related("agent", "resource")[:20]
+    )
+    kid = header.get("kid")
+    if isinstance(kid, str) and kid:
+        named = [c for c in candidates if kid in (c.pk, c.jwk_thumbprint)]
+        candidates = named or candidates
+    if not candidates:
+        raise _Failure("no_public_key", client_id)
+    audiences = [token_endpoint_url(), settings.OAUTH_ISSUER, settings.OAUTH_ISSUER + request.path]
+    last_error = "bad_assertion_signature"
+    for credential in candidates:
+        try:
+            claims = jwt.decode(
+                assertion,
+                crypto.load_public_jwk(credential.public_jwk),
+                algorithms=[credential.algorithm],  # pinned by the credential, not the token
+                audience=audiences,
+                issuer=client_id,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "jti", "iss", "sub", "aud"]},
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.ExpiredSignatureError as exc:
+            raise _Failure("assertion_expired", client_id, credential.pk) from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise _Failure("assertion_not_yet_valid", client_id, credential.pk) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _Failure("assertion_wrong_audience", client_id, credential.pk) from exc
+        except jwt.InvalidTokenError as exc:
+            last_error = "malformed_assertion"
+            raise _Failure(last_error, client_id, credential.pk) from exc
+        now = timezone.now().timestamp()
+        if not isinstance(claims["exp"], int | float) or claims["exp"] > (
+            now + ASSERTION_MAX_LIFETIME_SECONDS + LEEWAY_SECONDS
+        ):
+            raise _Failure("assertion_lifetime_too_long", client_id, credential.pk)
+        iat = claims.get("iat")
+        if iat is not None and (not isinstance(iat, int | float) or iat > now + LEEWAY_SECONDS):
+            raise _Failure("assertion_issued_in_future", client_id, credential.pk)
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
+            raise _Failure("assertion_bad_jti", client_id, credential.pk)
+        try:
+            with transaction.atomic():
+                AssertionJti.objects.create(
+                    client_id=client_id,
+                    jti=jti,
+                    expires_at=dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC),
+                )
+        except IntegrityError as exc:
+            raise _Failure("assertion_replayed", client_id, credential.pk) from exc
+        return credential
+    raise _Failure(last_error, client_id)
+
+
+def _touch(credential: Credential) -> None:
+    """Record use at most once a minute, so the hot path does not write on every request."""
+    now = timezone.now()
+    cutoff = now - LAST_USED_GRANULARITY
+    if credential.last_used_at is None or credential.last_used_at < cutoff:
+        Credential.objects.filter(pk=credential.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff)
+        ).update(last_used_at=now)
+        credential.last_used_at = now
+
+
+def authenticate_client(request: HttpRequest) -> ClientPrincipal:
+    """The authenticated client of ``request``, or ``ClientAuthError`` / ``OAuthError``."""
+    auth = request.headers.get("Authorization", "")
+    has_basic = auth[:6].lower() == "basic "
+    has_post_secret = "client_secret" in request.POST
+    has_assertion = "client_assertion" in request.POST or "client_assertion_type" in request.POST
+    if sum((has_basic, has_post_secret, has_assertion)) > 1:
+        raise OAuthError("invalid_request", "use exactly one client authentication method")
+    if has_basic:
+        method = "client_secret_basic"
+    elif has_post_secret:
+        method = "client_secret_post"
+    elif has_assertion:
+        method = "private_key_jwt"
+    else:
+        raise ClientAuthError("client authentication is required")
+
+    address = _address(request)
+    claimed = _claimed_client_id(request)
+    _check_throttle(claimed, address)
+    try:
+        if method == "client_secret_basic":
+            try:
+                decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+                raw_id, raw_secret = decoded.split(":", 1)
+            except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+                raise _Failure("malformed_basic_header") from exc
+            credential = _verify_secret(unquote_plus(raw_id), unquote_plus(raw_secret))
+        elif method == "client_secret_post":
+            client_id = request.POST.get("client_id", "")
+            if not client_id:
+                raise _Failure("missing_client_id")
+            credential = _verify_secret(client_id, request.POST.get("client_secret", ""))
+        else:
+            if request.POST.get("client_assertion_type") != ASSERTION_TYPE:
+                raise _Failure("unsupported_assertion_type", claimed)
+            assertion = request.POST.get("client_assertion", "")
+            if not assertion or len(assertion) > 8192:
+                raise _Failure("malformed_assertion", claimed)
+            credential = _verify_assertion(request, assertion, request.POST.get("client_id", ""))
+        now = timezone.now()
+        if not credential.is_usable(now):
+            raise _Failure(f"credential_{credential.status}", claimed, credential.pk)
+        if credential.agent_id and credential.agent.status != Agent.Status.ACTIVE:
+            raise _Failure(f"agent_{credential.agent.status}", claimed, credential.pk)
+    except _Failure as failure:
+        failure.client_id = failure.client_id or claimed
+        _count_failure(claimed, address)
+        _record_failure(request, failure, method)
+        raise ClientAuthError() from None
+    _touch(credential)
+    return ClientPrincipal(credential=credential, method=method)
+
+
+def authenticate_resource_server(request: HttpRequest) -> Resource:
+    """The resource server calling (introspection, decisions), or ``ClientAuthError``."""
+    client = authenticate_client(request)
+    if client.resource is None:
+        raise ClientAuthError("this endpoint is for resource servers")
+    return client.resource

@@ -1,0 +1,225 @@
+"""The OAuth 2.0 endpoints as plain Django views: metadata, JWKS, token, introspect, revoke.
+
+Every error is an RFC 6749 §5.2 JSON body with ``Cache-Control: no-store``; a database that
+cannot take the audit entry yields 503 and nothing is issued (fail closed), never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from audit.services import record
+
+from ..client_auth import (
+    ClientPrincipal,
+    authenticate_client,
+    authenticate_resource_server,
+    token_endpoint_url,
+)
+from ..errors import OAuthError
+from ..services import token_exchange, token_introspect, token_issue, token_revoke
+from ..signing import public_jwks
+
+log = logging.getLogger(__name__)
+
+GRANT_CLIENT_CREDENTIALS = "client_credentials"
+GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+FORM = "application/x-www-form-urlencoded"
+SINGLE_VALUED = (
+    "grant_type",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "subject_token",
+    "subject_token_type",
+    "actor_token",
+    "actor_token_type",
+    "requested_token_type",
+    "token",
+    "token_type_hint",
+    "workflow_run",
+)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def _json(body: dict[str, Any], status: int = 200) -> HttpResponse:
+    return _no_store(JsonResponse(body, status=status))
+
+
+def error_response(exc: OAuthError) -> HttpResponse:
+    body = {"error": exc.error}
+    if exc.description:
+        body["error_description"] = exc.description
+    response = _json(body, status=exc.status)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+def _check_form(request: HttpRequest) -> None:
+    if request.method != "POST":
+        raise OAuthError("invalid_request", "use POST", status=405)
+    content_type = request.content_type or ""
+    if content_type != FORM:
+        raise OAuthError("invalid_request", f"the body must be {FORM}")
+    try:
+        post = request.POST
+    except Exception as exc:  # a body Django cannot parse (too many fields, bad encoding)
+        raise OAuthError("invalid_request", "the body could not be parsed") from exc
+    for name in SINGLE_VALUED:
+        if len(post.getlist(name)) > 1:
+            raise OAuthError("invalid_request", f"{name} must not be repeated")
+    if request.GET.get("client_secret") or request.GET.get("client_assertion"):
+        raise OAuthError("invalid_request", "credentials belong in the body, not the URL")
+
+
+def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        try:
+            _check_form(request)
+            return view(request)
+        except OAuthError as exc:
+            response = error_response(exc)
+            if exc.status == 405:
+                response["Allow"] = "POST"
+            return response
+        except DatabaseError:
+            log.exception("oauth endpoint: database unavailable, refusing (fail closed)")
+            return _json(
+                {"error": "temporarily_unavailable", "error_description": "try again later"},
+                status=503,
+            )
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return csrf_exempt(wrapper)
+
+
+def _record_refusal(client: ClientPrincipal, grant_type: str, exc: OAuthError) -> None:
+    record(
+        actor=client.principal,
+        action="token.refuse",
+        outcome="denied",
+        reason=exc.error,
+        credential_id=client.credential.pk,
+        context_data={"grant_type": grant_type[:100], "description": exc.description[:300]},
+    )
+
+
+@_oauth_endpoint
+def token(request: HttpRequest) -> HttpResponse:
+    """RFC 6749 token endpoint: ``client_credentials`` and RFC 8693 token exchange."""
+    post = request.POST
+    grant_type = post.get("grant_type", "")
+    if not grant_type:
+        raise OAuthError("invalid_request", "grant_type is required")
+    client = authenticate_client(request)
+    try:
+        if grant_type == GRANT_CLIENT_CREDENTIALS:
+            issued = token_issue(
+                client=client, scope=post.get("scope"), resources=post.getlist("resource")
+            )
+        elif grant_type == GRANT_TOKEN_EXCHANGE:
+            issued = token_exchange(
+                client=client,
+                subject_token=post.get("subject_token", ""),
+                subject_token_type=post.get("subject_token_type", ""),
+                actor_token=post.get("actor_token", ""),
+                actor_token_type=post.get("actor_token_type", ""),
+                requested_token_type=post.get("requested_token_type", ""),
+                scope=post.get("scope"),
+                resources=post.getlist("resource"),
+                workflow_run=post.get("workflow_run", ""),
+            )
+        else:
+            raise OAuthError("unsupported_grant_type", "use client_credentials or token-exchange")
+    except OAuthError as exc:
+        _record_refusal(client, grant_type, exc)
+        raise
+    return _json(issued.response())
+
+
+@_oauth_endpoint
+def introspect(request: HttpRequest) -> HttpResponse:
+    """RFC 7662 introspection; the caller authenticates as a resource server."""
+    caller = authenticate_resource_server(request)
+    value = request.POST.get("token", "")
+    if not value:
+        raise OAuthError("invalid_request", "token is required")
+    return _json(token_introspect(caller=caller, token=value))
+
+
+@_oauth_endpoint
+def revoke(request: HttpRequest) -> HttpResponse:
+    """RFC 7009 revocation, by the token's client or a resource server it is addressed to."""
+    client = authenticate_client(request)
+    value = request.POST.get("token", "")
+    if not value:
+        raise OAuthError("invalid_request", "token is required")
+    token_revoke(client=client, token=value)
+    return _json({})
+
+
+@_oauth_endpoint
+def ping(request: HttpRequest) -> HttpResponse:
+    """A no-op POST endpoint on the same stack: the benchmark's ceiling."""
+    return _json({"ok": True})
+
+
+@require_GET
+def metadata(request: HttpRequest) -> HttpResponse:
+    """RFC 8414 authorization server metadata."""
+    issuer = settings.OAUTH_ISSUER
+    auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    signing = ["ES256", "EdDSA"]
+    body = {
+        "issuer": issuer,
+        "token_endpoint": token_endpoint_url(),
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "grant_types_supported": [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": signing,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": signing,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": signing,
+        "access_token_signing_alg_values_supported": signing,
+        "scopes_supported": [],
+        "service_documentation": f"{issuer}/api/schema/ui/",
+    }
+    from agents.models import Scope
+
+    body["scopes_supported"] = list(Scope.objects.values_list("name", flat=True))
+    response = JsonResponse(body)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def jwks(request: HttpRequest) -> HttpResponse:
+    """RFC 7517 JWKS: the next, current and retired-but-unexpired public keys."""
+    from ..signing import current_kid
+
+    current_kid()  # makes the first key on a fresh install, so the JWKS is never empty
+    response = JsonResponse(public_jwks())
+    # Shorter than the publish lead of the next key (see services.keys.PUBLISH_LEAD).
+    response["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,39 @@
+"""Every state change of the credential service, each one transaction with its audit entry."""
+
+from .credentials import (
+    IssuedCredential,
+    credential_issue,
+    credential_revoke,
+    credential_revoke_all,
+    credential_rotate,
+    credentials_expire_due,
+    credentials_flag_due,
+)
+from .keys import signing_key_bootstrap, signing_keys_rewrap, signing_keys_rotate
+from .tokens import (
+    IssuedToken,
+    token_exchange,
+    token_introspect,
+    token_issue,
+    token_revoke,
+    tokens_cleanup,
+)
+
+__all__ = [
+    "IssuedCredential",
+    "IssuedToken",
+    "credential_issue",
+    "credential_revoke",
+    "credential_revoke_all",
+    "credential_rotate",
+    "credentials_expire_due",
+    "credentials_flag_due",
+    "signing_key_bootstrap",
+    "signing_keys_rewrap",
+    "signing_keys_rotate",
+    "token_exchange",
+    "token_introspect",
+    "token_issue",
+    "token_revoke",
+    "tokens_cleanup",
+]

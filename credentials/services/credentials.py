@@ -1,0 +1,316 @@
+"""Issuing, revoking and rotating credentials of agents and resource servers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent, OrganisationPolicy, Resource
+from audit.principals import SYSTEM, user_principal
+from audit.services import record
+
+from .. import crypto
+from ..errors import CredentialError
+from ..models import Credential, CredentialNotice
+
+ROTATION_WARNING = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """A new credential and, for a client secret, the secret: shown once, stored nowhere."""
+
+    credential: Credential
+    secret: str | None = None
+
+    @property
+    def client_id(self) -> str:
+        return self.credential.client_id
+
+
+def _actor(by: Any) -> str:
+    return by if isinstance(by, str) else user_principal(by)
+
+
+def _audit(credential: Credential, *, action: str, by: Any, reason: str = "", **changes) -> None:
+    record(
+        actor=_actor(by),
+        action=action,
+        resource=credential.principal,
+        target_type="credential",
+        target_id=credential.pk,
+        credential_id=credential.pk,
+        reason=reason,
+        changes={"kind": credential.kind, **changes},
+    )
+
+
+@transaction.atomic
+def credential_issue(
+    *,
+    agent: Agent | None = None,
+    resource: Resource | None = None,
+    kind: str = Credential.Kind.CLIENT_SECRET,
+    public_jwk: dict[str, Any] | None = None,
+    label: str = "",
+    by: Any = None,
+    not_before: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    predecessor: Credential | None = None,
+) -> IssuedCredential:
+    """Issue a credential to an agent or a resource server; returns the one-time secret."""
+    if (agent is None) == (resource is None):
+        raise CredentialError("a credential belongs to exactly one agent or one resource server")
+    if agent is not None and agent.status == Agent.Status.DECOMMISSIONED:
+        raise CredentialError(f"agent {agent.slug} is decommissioned")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise CredentialError("expires_at must be in the future")
+    credential = Credential(
+        id=crypto.new_credential_id(),
+        agent=agent,
+        resource=resource,
+        kind=kind,
+        label=label[:200],
+        not_before=not_before or now,
+        expires_at=expires_at,
+        predecessor=predecessor,
+        created_by=None if isinstance(by, str) or by is None else by,
+        created_by_principal=_actor(by),
+        created_at=now,
+    )
+    secret = None
+    if kind == Credential.Kind.CLIENT_SECRET:
+        if public_jwk:
+            raise CredentialError("a client secret takes no public key")
+        secret = crypto.new_client_secret(credential.id)
+        parsed = crypto.parse_secret(secret)
+        assert parsed is not None
+        credential.secret_hmac = crypto.secret_hmac(credential.id, parsed.secret)
+    elif kind == Credential.Kind.PUBLIC_KEY:
+        try:
+            jwk, algorithm, _ = crypto.validate_client_jwk(public_jwk)
+        except crypto.InvalidJWK as exc:
+            raise CredentialError(str(exc)) from exc
+        credential.public_jwk = jwk
+        credential.algorithm = algorithm
+        credential.jwk_thumbprint = crypto.jwk_thumbprint(jwk)
+        principal = Q(agent=agent) if agent else Q(resource=resource)
+        if (
+            Credential.objects.usable()
+            .filter(principal, jwk_thumbprint=credential.jwk_thumbprint)
+            .exists()
+        ):
+            raise CredentialError("this public key is already registered")
+    else:
+        raise CredentialError(f"unknown credential kind {kind!r}")
+    try:
+        with transaction.atomic():
+            credential.save(force_insert=True)
+    except IntegrityError as exc:  # a 64-bit id collision: astronomically rare, never silent
+        raise CredentialError("could not allocate a credential id; try again") from exc
+    _audit(
+        credential,
+        action="credential.issue",
+        by=by,
+        expires_at=expires_at.isoformat() if expires_at else None,
+        predecessor=predecessor.pk if predecessor else None,
+        thumbprint=credential.jwk_thumbprint or None,
+    )
+    return IssuedCredential(credential=credential, secret=secret)
+
+
+def _end(credential: Credential, *, status: str, by: Any, reason: str, action: str) -> None:
+    before = credential.status
+    credential.status = status
+    credential.status_reason = reason
+    credential.ended_at = timezone.now()
+    credential.save(update_fields=["status", "status_reason", "ended_at"])
+    _audit(credential, action=action, by=by, reason=reason, status=[before, status])
+
+
+def _locked(credential: Credential) -> Credential:
+    return (
+        Credential.objects.select_for_update()
+        .select_related("agent", "resource")
+        .get(pk=credential.pk)
+    )
+
+
+@transaction.atomic
+def credential_revoke(*, credential: Credential, by: Any = None, reason: str = "") -> Credential:
+    """Revoke a credential now: it stops authenticating and its tokens stop working."""
+    locked = _locked(credential)
+    if locked.status in (Credential.Status.REVOKED, Credential.Status.EXPIRED):
+        raise CredentialError(f"credential {locked.pk} is already {locked.status}")
+    _end(
+        locked,
+        status=Credential.Status.REVOKED,
+        by=by,
+        reason=reason,
+        action="credential.revoke",
+    )
+    credential.status = locked.status
+    return locked
+
+
+@transaction.atomic
+def credential_revoke_all(
+    *,
+    agent: Agent | None = None,
+    resource: Resource | None = None,
+    by: Any = None,
+    reason: str = "",
+) -> int:
+    """Revoke every live credential of one agent or resource server; returns how many."""
+    if (agent is None) == (resource is None):
+        raise CredentialError("name exactly one agent or one resource server")
+    principal = Q(agent=agent) if agent else Q(resource=resource)
+    rows = list(
+        Credential.objects.select_for_update()
+        .select_related("agent", "resource")
+        .filter(principal, status__in=Credential.USABLE)
+    )
+    for credential in rows:
+        _end(
+            credential,
+            status=Credential.Status.REVOKED,
+            by=by,
+            reason=reason or "revoke all",
+            action="credential.revoke",
+        )
+    return len(rows)
+
+
+@transaction.atomic
+def credential_rotate(
+    *,
+    credential: Credential,
+    by: Any = None,
+    emergency: bool = False,
+    public_jwk: dict[str, Any] | None = None,
+    reason: str = "",
+) -> IssuedCredential:
+    """Issue a successor; the predecessor keeps working for the overlap (none if emergency)."""
+    locked = _locked(credential)
+    if not locked.is_usable():
+        raise CredentialError(f"credential {locked.pk} is {locked.status}: it cannot be rotated")
+    if locked.status == Credential.Status.ROTATING and not emergency:
+        raise CredentialError(f"credential {locked.pk} has already been rotated")
+    if locked.kind == Credential.Kind.PUBLIC_KEY and not public_jwk:
+        raise CredentialError("rotating a public key needs the new public key")
+    successor = credential_issue(
+        agent=locked.agent,
+        resource=locked.resource,
+        kind=locked.kind,
+        public_jwk=public_jwk,
+        label=locked.label,
+        by=by,
+        predecessor=locked,
+    )
+    now = timezone.now()
+    if emergency:
+        _end(
+            locked,
+            status=Credential.Status.REVOKED,
+            by=by,
+            reason=reason or "emergency rotation",
+            action="credential.rotate.emergency",
+        )
+    else:
+        overlap = dt.timedelta(hours=OrganisationPolicy.current().rotation_overlap_hours)
+        before = locked.status
+        locked.status = Credential.Status.ROTATING
+        until = now + overlap
+        locked.expires_at = min(locked.expires_at, until) if locked.expires_at else until
+        locked.save(update_fields=["status", "expires_at"])
+        _audit(
+            locked,
+            action="credential.rotate",
+            by=by,
+            reason=reason,
+            status=[before, locked.status],
+            successor=successor.credential.pk,
+            overlap_until=locked.expires_at.isoformat(),
+        )
+    credential.status, credential.expires_at = locked.status, locked.expires_at
+    return successor
+
+
+def _team_of(credential: Credential):
+    return credential.agent.owner_team if credential.agent_id else credential.resource.owner_team
+
+
+def credentials_flag_due(*, now: dt.datetime | None = None) -> int:
+    """Notify owning teams of live credentials nearing the maximum age; safe to re-run."""
+    now = now or timezone.now()
+    max_age = dt.timedelta(days=OrganisationPolicy.current().credential_max_age_days)
+    cutoff = now - max_age + min(ROTATION_WARNING, max_age / 2)
+    due = (
+        Credential.objects.filter(status=Credential.Status.ACTIVE, created_at__lte=cutoff)
+        .exclude(notices__kind=CredentialNotice.Kind.ROTATION_DUE)
+        .select_related("agent__owner_team", "resource__owner_team")
+    )
+    flagged = 0
+    for credential in due.iterator():
+        with transaction.atomic():
+            age_limit = credential.created_at + max_age
+            _, created = CredentialNotice.objects.get_or_create(
+                credential=credential,
+                kind=CredentialNotice.Kind.ROTATION_DUE,
+                defaults={
+                    "team": _team_of(credential),
+                    "message": (
+                        f"Credential {credential.pk} of {credential.principal} reaches the "
+                        f"maximum age on {age_limit:%Y-%m-%d %H:%M} UTC: rotate it."
+                    ),
+                },
+            )
+            if created:
+                _audit(
+                    credential,
+                    action="credential.rotation_due",
+                    by=SYSTEM,
+                    max_age_at=age_limit.isoformat(),
+                )
+                flagged += 1
+    return flagged
+
+
+def credentials_expire_due(*, now: dt.datetime | None = None, batch_size: int = 200) -> int:
+    """Expire live credentials past ``expires_at`` (predecessors whose overlap ended, …)."""
+    now = now or timezone.now()
+    count = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Credential.objects.select_for_update(skip_locked=True)
+                .select_related("agent__owner_team", "resource__owner_team")
+                .filter(status__in=Credential.USABLE, expires_at__lte=now)[:batch_size]
+            )
+            for credential in batch:
+                was_rotating = credential.status == Credential.Status.ROTATING
+                _end(
+                    credential,
+                    status=Credential.Status.EXPIRED,
+                    by=SYSTEM,
+                    reason="rotation overlap ended" if was_rotating else "expires_at passed",
+                    action="credential.expire",
+                )
+                CredentialNotice.objects.get_or_create(
+                    credential=credential,
+                    kind=CredentialNotice.Kind.EXPIRED,
+                    defaults={
+                        "team": _team_of(credential),
+                        "message": f"Credential {credential.pk} of {credential.principal} "
+                        "has expired.",
+                    },
+                )
+        count += len(batch)
+        if len(batch) < batch_size:
+            return count
