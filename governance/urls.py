@@ -6,10 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 api_v1 = [
     path("", include("agents.api.urls")),
+    path("", include("credentials.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("credentials.oauth.urls", namespace="oauth")),
     path("portal/", include("governance.portal.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
