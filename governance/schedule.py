@@ -37,6 +37,27 @@ SCHEDULE: tuple[Periodic, ...] = (
         every_seconds=60,
         description="Marks grants whose expires_at has passed as expired, with an audit entry.",
     ),
+    Periodic(
+        name="Credential rotation sweep",
+        task="credentials.rotation_sweep",
+        every_seconds=300,
+        description="Flags credentials nearing their maximum age (notice to the owning team) "
+        "and expires rotated predecessors once their overlap has ended.",
+    ),
+    Periodic(
+        name="Rotate signing keys",
+        task="credentials.rotate_signing_keys",
+        every_seconds=3600,
+        description="Keeps the next signing key published, promotes it when due, and drops "
+        "retired keys from the JWKS after their last token expired.",
+    ),
+    Periodic(
+        name="Clean up token caches",
+        task="credentials.cleanup_tokens",
+        every_seconds=600,
+        description="Deletes expired assertion jtis (replay cache) and revoked jtis of "
+        "tokens that have expired anyway.",
+    ),
 )
 
 
