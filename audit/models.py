@@ -67,6 +67,12 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["action", "created_at"]),
+            # The sequencer's work queue: only the (few) unsequenced rows are in this index.
+            models.Index(
+                fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsequenced_idx"
+            ),
+            models.Index(fields=["actor", "created_at"], name="audit_actor_time_idx"),
+            models.Index(fields=["resource", "created_at"], name="audit_resource_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -79,3 +85,51 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries are append-only")
+
+
+class AuditCheckpointQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit checkpoints are append-only")
+
+    def delete(self):
+        raise AppendOnlyError("audit checkpoints are append-only")
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain head: "entry ``seq`` has hash ``hash``" (a compact JWS).
+
+    An ``archive`` checkpoint also states that every entry up to ``seq`` was exported and
+    removed; the remaining chain starts from it.
+    """
+
+    class Kind(models.TextChoices):
+        PERIODIC = "periodic", "Periodic"
+        ARCHIVE = "archive", "Archive"
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERIODIC)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    jws = models.TextField()
+    key_id = models.CharField(max_length=100, blank=True)
+    archived_from_seq = models.BigIntegerField(null=True, blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+    archive_name = models.CharField(max_length=300, blank=True)
+
+    objects = AuditCheckpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+        indexes = [models.Index(fields=["kind", "seq"], name="audit_checkpoint_kind_seq_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} checkpoint at seq {self.seq}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit checkpoints are append-only")

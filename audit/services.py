@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import context
-from .models import AuditEntry
+from django.db import DatabaseError, transaction
+
+from . import chain, context
+from .models import AuditCheckpoint, AuditEntry
+from .verifier import CANONICAL_VERSION, jws_header
+
+Signer = Callable[[dict[str, Any]], str]
 
 REDACTED = "[redacted]"
+
+
+class AuditWriteError(Exception):
+    """The entry could not be written; the action it records must not happen (fail closed)."""
+
+
 _SECRET_MARKERS = ("secret", "password", "private", "token", "pepper", "assertion")
 
 
@@ -42,8 +54,52 @@ def record(
     changes: Mapping[str, Any] | None = None,
     context_data: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry; raises if it cannot be written, so the caller's action rolls back."""
+    """Append one entry; raises if it cannot be written, so the caller's action rolls back.
+
+    Only an INSERT: hashing happens later in the sequencer (``audit.chain``), off the hot path.
+    """
     ctx = context.current()
+    try:
+        return _insert(
+            ctx,
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            reason=reason,
+            resource=resource,
+            target_type=target_type,
+            target_id=target_id,
+            actor_id=actor_id,
+            on_behalf_of=on_behalf_of,
+            workflow_run=workflow_run,
+            token_jti=token_jti,
+            credential_id=credential_id,
+            changes=changes,
+            context_data=context_data,
+        )
+    except DatabaseError as exc:
+        # Raised inside the caller's atomic block, so its whole transaction rolls back.
+        raise AuditWriteError(f"audit entry for {action!r} could not be written") from exc
+
+
+def _insert(
+    ctx: context.RequestContext,
+    *,
+    actor: str,
+    action: str,
+    outcome: str,
+    reason: str,
+    resource: str,
+    target_type: str,
+    target_id: str | int,
+    actor_id: str | int,
+    on_behalf_of: Iterable[str],
+    workflow_run: str,
+    token_jti: str,
+    credential_id: str | int,
+    changes: Mapping[str, Any] | None,
+    context_data: Mapping[str, Any] | None,
+) -> AuditEntry:
     return AuditEntry.objects.create(
         actor=actor,
         actor_id=str(actor_id),
@@ -62,3 +118,45 @@ def record(
         changes=redact(changes or {}),
         context=redact(context_data or {}),
     )
+
+
+def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint | None:
+    """Sign the chain head as a periodic checkpoint; None when nothing new was chained.
+
+    ``signer`` turns claims into a compact JWS (the platform key; wired in governance, since
+    ``audit`` imports no other app).
+    """
+    seq, head_hash = chain.chain_head()
+    if seq == 0:
+        return None
+    latest = AuditCheckpoint.objects.order_by("-seq", "-id").only("seq").first()
+    if not force and latest is not None and latest.seq >= seq:
+        return None
+    return _checkpoint_sign(
+        signer=signer, seq=seq, head_hash=head_hash, kind=AuditCheckpoint.Kind.PERIODIC
+    )
+
+
+def _checkpoint_sign(
+    *, signer: Signer, seq: int, head_hash: str, kind: str, **extra: Any
+) -> AuditCheckpoint:
+    claims: dict[str, Any] = {
+        "seq": seq,
+        "hash": head_hash,
+        "kind": kind,
+        "canonical": CANONICAL_VERSION,
+        "iat": int(time.time()),
+    }
+    claims.update({k: v for k, v in extra.items() if v not in (None, "")})
+    token = signer(claims)
+    with transaction.atomic():
+        return AuditCheckpoint.objects.create(
+            seq=seq,
+            hash=head_hash,
+            kind=kind,
+            jws=token,
+            key_id=str(jws_header(token).get("kid", "")),
+            archived_from_seq=extra.get("archived_from"),
+            archive_sha256=extra.get("archive_sha256", ""),
+            archive_name=extra.get("archive_name", ""),
+        )
