@@ -172,11 +172,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker" / "out"),
         "data_folder_out": str(VAR_DIR / "broker" / "out"),
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
+        # Broadcasts (worker control, mingle) go here; kombu's default is ./control in the CWD.
+        "control_folder": str(VAR_DIR / "broker" / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {}
 )
+for _folder in {v for k, v in CELERY_BROKER_TRANSPORT_OPTIONS.items() if "folder" in k}:
+    # kombu's filesystem transport lists these folders but does not create them.
+    Path(_folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
