@@ -118,7 +118,7 @@ def _usage(limits: Limits, consumed: bool, used: int, spent: int, cost: int) -> 
         rate_remaining=None if limits.rate_limit is None else max(0, limits.rate_limit - used),
         budget_remaining=None
         if limits.budget_cap is None
-        else max(Decimal(0), from_units(to_units(limits.budget_cap) - spent)),
+        else from_units(max(0, to_units(limits.budget_cap) - spent)),
     )
 
 
@@ -172,6 +172,8 @@ return 1
 class RedisCounters:
     """Counters in Redis: one script call per decision."""
 
+    transactional = False  # the caller refunds a count whose decision was not recorded
+
     def __init__(self, url: str, prefix: str = "gov:ctr") -> None:
         import redis
 
@@ -213,6 +215,8 @@ class RedisCounters:
 
 class DatabaseCounters:
     """Counters in the ``decisions.Counter`` table, row-locked in the caller's transaction."""
+
+    transactional = True  # a rollback of the caller's transaction undoes the count
 
     def __init__(self, prefix: str = "gov:ctr") -> None:
         self.prefix = prefix
@@ -274,19 +278,21 @@ class DatabaseCounters:
 
 
 @functools.cache
-def _build(backend: str, url: str) -> Counters:
+def _build(backend: str, url: str, prefix: str) -> Counters:
     if backend == "redis":
         if not url:
             raise RuntimeError("RATE_LIMIT_BACKEND is redis but REDIS_URL is not set")
-        return RedisCounters(url)
+        return RedisCounters(url, prefix=prefix)
     if backend == "database":
-        return DatabaseCounters()
+        return DatabaseCounters(prefix=prefix)
     raise RuntimeError(f"unknown RATE_LIMIT_BACKEND {backend!r}")
 
 
 def get_counters() -> Counters:
     """The process's counter backend, chosen by ``settings.RATE_LIMIT_BACKEND``."""
-    return _build(settings.RATE_LIMIT_BACKEND, settings.REDIS_URL)
+    # RATE_LIMIT_PREFIX (optional) separates deployments, or tests, sharing one Redis.
+    prefix = getattr(settings, "RATE_LIMIT_PREFIX", "gov:ctr")
+    return _build(settings.RATE_LIMIT_BACKEND, settings.REDIS_URL, prefix)
 
 
 def counters_sweep(*, now: dt.datetime | None = None) -> int:

@@ -1,0 +1,1 @@
+"""The approvals API: agents poll their request, humans list and decide."""

@@ -1,0 +1,113 @@
+"""Approval requests over the API: ``/api/v1/approvals`` (thin views over the services)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from ..errors import ApprovalError, ApprovalForbidden
+from ..models import ApprovalRequest
+from ..permissions import approvals_visible_to
+from ..services import approval_decide
+from .authentication import AgentPrincipal, AgentTokenAuthentication
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    resource = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    decided_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "status",
+            "agent",
+            "resource",
+            "action",
+            "cost",
+            "workflow_run",
+            "on_behalf_of",
+            "reasons",
+            "trust_score",
+            "trust_level",
+            "created_at",
+            "expires_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+            "valid_until",
+        ]
+        read_only_fields = fields
+
+    def get_decided_by(self, obj) -> str | None:
+        return obj.decided_by.get_username() if obj.decided_by_id else None
+
+
+class DecideSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class ApprovalList(APIView):
+    """Requests the user may see, newest first; ``?status=pending`` filters."""
+
+    def get(self, request):
+        qs = approvals_visible_to(request.user)
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in ApprovalRequest.Status.values:
+                return Response(
+                    {"detail": f"status must be one of {', '.join(ApprovalRequest.Status.values)}"},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            qs = qs.filter(status=wanted)
+        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ApprovalSerializer(page, many=True).data)
+
+
+class ApprovalDetail(APIView):
+    """One request: its agent polls it with its access token, humans with their session."""
+
+    authentication_classes = [
+        AgentTokenAuthentication,
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+    ]
+
+    def get(self, request, pk):
+        if isinstance(request.user, AgentPrincipal):
+            qs = ApprovalRequest.objects.filter(agent=request.user.agent)
+        else:
+            qs = approvals_visible_to(request.user)
+        approval = qs.select_related("agent", "resource", "decided_by").filter(pk=pk).first()
+        if approval is None:
+            raise Http404
+        return Response(ApprovalSerializer(approval).data)
+
+
+class ApprovalDecide(APIView):
+    """``POST …/approve`` or ``…/deny`` with an optional ``reason``."""
+
+    approve = True
+
+    def post(self, request, pk):
+        approval = approvals_visible_to(request.user).filter(pk=pk).first()
+        if approval is None:
+            raise Http404
+        body = DecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            approval = approval_decide(
+                approval=approval,
+                approve=self.approve,
+                by=request.user,
+                reason=body.validated_data["reason"],
+            )
+        except ApprovalForbidden as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ApprovalError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ApprovalSerializer(approval).data)

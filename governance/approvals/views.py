@@ -1,0 +1,73 @@
+"""Portal pages for approvals: ``/portal/approvals/`` (list) and one request with its decision."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from .errors import ApprovalError
+from .models import ApprovalRequest
+from .permissions import approvals_visible_to, can_decide_approval
+from .services import approval_decide
+
+
+class DecideForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
+    reason = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@login_required
+def approval_list(request: HttpRequest) -> HttpResponse:
+    wanted = request.GET.get("status", "pending")
+    qs = approvals_visible_to(request.user)
+    if wanted in ApprovalRequest.Status.values:
+        qs = qs.filter(status=wanted)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/approvals/list.html",
+        {
+            "page": page,
+            "status": wanted,
+            "statuses": ApprovalRequest.Status.choices,
+            "section": "approvals",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def approval_detail(request: HttpRequest, pk) -> HttpResponse:
+    approval = approvals_visible_to(request.user).filter(pk=pk).first()
+    if approval is None:
+        raise Http404
+    may_decide = can_decide_approval(request.user, approval)
+    form = DecideForm(request.POST or None)
+    if request.method == "POST":
+        if not may_decide:
+            return HttpResponse("You may not decide this request.", status=403)
+        if form.is_valid():
+            try:
+                approval_decide(
+                    approval=approval,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ApprovalError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Request {form.cleaned_data['decision']}d.")
+            return redirect("approvals:detail", pk=approval.pk)
+    return render(
+        request,
+        "portal/approvals/detail.html",
+        {"approval": approval, "form": form, "may_decide": may_decide, "section": "approvals"},
+    )

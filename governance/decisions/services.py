@@ -1,0 +1,339 @@
+"""``decision_make``: may this agent do this action on this resource, now? Audited, always.
+
+The one entry point of the decision point (the HTTP view and the bench call it). It loads what
+the rules need in a few queries, evaluates the layers (``policy``), counts the request in the
+shared counters only once every other rule has passed, and writes the audit entry in the same
+transaction as the database counters; a Redis count is refunded if that transaction fails.
+Nothing is cached: a suspension, revocation, trust change or policy change is seen by every
+process on its very next decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from agents.models import Connection, OrganisationPolicy, Resource, Scope, ScopeGrant
+from audit.services import record
+from credentials.tokens import TokenCheck, check_access_token
+from governance.approvals.models import ApprovalRequest
+from governance.approvals.services import (
+    approval_covering,
+    approval_fingerprint,
+    approval_request_open,
+)
+
+from . import policy as p
+from .counters import Limits, Usage, get_counters
+from .errors import DecisionForbidden, DecisionInputError, DecisionUnavailable
+
+ACTION_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+MAX_COST = Decimal("10000000000")  # Connection.budget_cap's range (14 digits, 4 decimals)
+AUDIT_OUTCOME = {p.ALLOW: "success", p.DENY: "denied", p.APPROVAL_REQUIRED: "pending"}
+
+
+@dataclass
+class Decision:
+    """The answer of the decision point (``as_dict`` is the HTTP body)."""
+
+    decision: str
+    reasons: list[str]
+    message: str
+    trust: dict[str, Any] | None = None
+    remaining: dict[str, Any] = field(default_factory=lambda: {"rate": None, "budget": None})
+    approval: ApprovalRequest | None = None
+    log_only: list[p.LogOnly] = field(default_factory=list)
+    audit_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        approval = None
+        if self.approval is not None:
+            approval = {
+                "id": str(self.approval.pk),
+                "status": self.approval.status,
+                "url": f"/api/v1/approvals/{self.approval.pk}",
+                "portal_url": f"/portal/approvals/{self.approval.pk}/",
+                "expires_at": self.approval.expires_at.isoformat(),
+                "valid_until": self.approval.valid_until.isoformat()
+                if self.approval.valid_until
+                else None,
+            }
+        return {
+            "decision": self.decision,
+            "reasons": self.reasons,
+            "message": self.message,
+            "trust": self.trust,
+            "remaining": self.remaining,
+            "approval": approval,
+            "log_only": [lo.as_dict() for lo in self.log_only],
+            "audit_id": self.audit_id,
+        }
+
+
+def parse_cost(raw: Any) -> Decimal:
+    """A cost in units, ≥ 0, at most 4 decimals; bad values are a 400."""
+    if raw is None or raw == "":
+        return Decimal(0)
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise DecisionInputError("invalid_request", "cost must be a number")
+    try:
+        cost = Decimal(str(raw))
+    except InvalidOperation:
+        raise DecisionInputError("invalid_request", "cost must be a number") from None
+    if not cost.is_finite():
+        raise DecisionInputError("invalid_request", "cost must be a finite number")
+    if cost < 0:
+        raise DecisionInputError("invalid_request", "cost must not be negative")
+    if cost > MAX_COST or cost != cost.quantize(Decimal("0.0001")):
+        raise DecisionInputError(
+            "invalid_request", "cost must be at most 10^10 with at most 4 decimals"
+        )
+    return cost
+
+
+def _resource_for(caller: Resource, resource: str) -> Resource:
+    if resource in (caller.slug, caller.audience):
+        return caller
+    if not isinstance(resource, str) or not resource:
+        raise DecisionInputError("invalid_request", "resource is required")
+    if (
+        Resource.objects.filter(slug=resource).exists()
+        or Resource.objects.filter(audience=resource).exists()
+    ):
+        raise DecisionForbidden(
+            "forbidden", "a resource server may only ask about its own resource"
+        )
+    raise DecisionInputError("invalid_request", f"unknown resource {resource[:100]!r}")
+
+
+def _principals(check: TokenCheck) -> tuple[str, list[str]]:
+    """(actor, on whose behalf): RFC 8693 — ``act`` is who acts, ``sub`` whom it acts for."""
+    subject = check.subject or "unknown"
+    if check.act_chain:
+        return check.act_chain[0], [subject, *check.act_chain[1:]]
+    return subject, []
+
+
+def _limits(connection: Connection, log_only: frozenset[str]) -> Limits:
+    return Limits(
+        connection_id=connection.pk,
+        rate_limit=connection.rate_limit,
+        window_seconds=connection.rate_window_seconds,
+        budget_cap=connection.budget_cap,
+        budget_period=connection.budget_period,
+        enforce_rate=p.RULE_RATE not in log_only,
+        enforce_budget=p.RULE_BUDGET not in log_only,
+    )
+
+
+def _remaining(usage: Usage | None) -> dict[str, Any]:
+    if usage is None:
+        return {"rate": None, "budget": None}
+    budget = usage.budget_remaining
+    return {"rate": usage.rate_remaining, "budget": None if budget is None else str(budget)}
+
+
+def _counter_reasons(usage: Usage, limits: Limits) -> tuple[list[str], list[p.LogOnly]]:
+    reasons, log_only = [], []
+    for exceeded, enforced, rule, reason in (
+        (usage.rate_exceeded, limits.enforce_rate, p.RULE_RATE, "rate_limited"),
+        (usage.budget_exceeded, limits.enforce_budget, p.RULE_BUDGET, "budget_exceeded"),
+    ):
+        if exceeded and enforced:
+            reasons.append(reason)
+        elif exceeded:
+            log_only.append(p.LogOnly(rule=rule, would=p.DENY, reason=reason))
+    return reasons, log_only
+
+
+def decision_make(
+    *,
+    caller: Resource,
+    token: str,
+    action: str,
+    resource: str,
+    cost: Any = None,
+    connection_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Decision:
+    """Decide, count and audit one request of an agent to ``action`` on ``resource``."""
+    if not isinstance(action, str) or not ACTION_RE.match(action):
+        raise DecisionInputError("invalid_request", "action must be a lowercase action name")
+    if not isinstance(token, str) or not token:
+        raise DecisionInputError("invalid_request", "token is required")
+    amount = parse_cost(cost)
+    target = _resource_for(caller, resource)
+    scope_name = f"{target.slug}:{action}"
+    check = check_access_token(token, audience=target.audience)
+    if check.reason == "malformed":
+        raise DecisionInputError("invalid_token", "the token is not a well-formed access token")
+    agent = check.agent
+    scope = (
+        Scope.objects.filter(name=scope_name)
+        .annotate(
+            granted=Exists(
+                ScopeGrant.objects.active().filter(agent_id=agent.pk, scope_id=OuterRef("pk"))
+            )
+            if agent is not None
+            else Exists(ScopeGrant.objects.none())
+        )
+        .first()
+    )
+    if scope is None:
+        raise DecisionInputError(
+            "invalid_request", f"unknown action {action!r} on resource {target.slug!r}"
+        )
+    if connection_id is not None and not Connection.objects.filter(pk=connection_id).exists():
+        raise DecisionInputError("invalid_request", f"unknown connection {connection_id}")
+    now = now or timezone.now()
+    org = OrganisationPolicy.current()
+    connection = None
+    if agent is not None:
+        connection = Connection.objects.filter(agent_id=agent.pk, resource_id=target.pk).first()
+        if connection is not None and connection_id is not None and connection.pk != connection_id:
+            connection = None  # the resource server named someone else's connection
+    log_only = p.log_only_rules(org.log_only_rules, connection and connection.log_only_rules)
+
+    reasons: list[str] = []
+    extra_log: list[p.LogOnly] = []
+    trust = None
+    if not check.active:
+        reasons.append(p.token_reason(check.reason))
+    elif not agent.is_active:
+        reasons.append("agent_inactive")
+    if agent is not None:
+        trust = {"score": agent.trust_score, "level": agent.trust_level}
+    if check.active:
+        reasons += p.access_reasons(
+            scope_name=scope_name,
+            token_scopes=check.scopes,
+            granted=scope.granted,
+            connection=connection,
+            action=action,
+            now=now,
+        )
+    verdict = p.TrustVerdict()
+    if agent is not None:
+        verdict = p.trust_evaluate(
+            level=agent.trust_level,
+            connection_floor=connection.trust_floor if connection else None,
+            org_floor=org.org_trust_floor,
+            log_only=log_only,
+        )
+        extra_log += verdict.log_only
+
+    counters = get_counters()
+    limits = _limits(connection, log_only) if connection is not None else None
+    actor, on_behalf_of = _principals(check)
+    approval = None
+    decision = p.ALLOW
+    if reasons or verdict.outcome == p.DENY:
+        decision = p.DENY
+        reasons += verdict.reasons
+    elif verdict.outcome == p.APPROVAL_REQUIRED:
+        approval = approval_covering(
+            fingerprint=approval_fingerprint(
+                agent_slug=agent.slug,
+                resource_slug=target.slug,
+                action=action,
+                cost=amount,
+                workflow_run=check.workflow_run,
+                on_behalf_of=on_behalf_of,
+            ),
+            now=now,
+        )
+        if approval is not None and approval.status == ApprovalRequest.Status.DENIED:
+            decision, reasons = p.DENY, ["approval_denied"]
+        elif approval is not None:
+            reasons = ["approval_granted"]
+        else:
+            decision = p.APPROVAL_REQUIRED
+            reasons = list(verdict.reasons)
+
+    usage: Usage | None = None
+    consumed = False
+    try:
+        with transaction.atomic():
+            if limits is not None:
+                try:
+                    usage = counters.consume(
+                        limits=limits, cost=amount, now=now, dry_run=decision != p.ALLOW
+                    )
+                except Exception as exc:  # Redis down, lock timeout: fail closed
+                    if isinstance(exc, DecisionInputError):
+                        raise
+                    raise DecisionUnavailable(
+                        "temporarily_unavailable", "the shared counters cannot be reached"
+                    ) from exc
+                consumed = usage.consumed
+                counted, counted_log = _counter_reasons(usage, limits)
+                extra_log += counted_log
+                if counted and decision != p.DENY:
+                    # An enforced limit refuses: deny, and open no approval for it.
+                    decision, reasons = p.DENY, counted
+                    approval = None
+            if decision == p.APPROVAL_REQUIRED:
+                approval = approval_request_open(
+                    agent=agent,
+                    resource=target,
+                    connection=connection,
+                    action=action,
+                    cost=amount,
+                    workflow_run=check.workflow_run,
+                    on_behalf_of=on_behalf_of,
+                    token_jti=check.jti,
+                    reasons=reasons,
+                    now=now,
+                    policy=org,
+                )
+                reasons = [*reasons, "approval_pending"]
+            result = Decision(
+                decision=decision,
+                reasons=reasons,
+                message=p.message_for(decision, reasons, extra_log),
+                trust=trust,
+                remaining=_remaining(usage),
+                approval=approval,
+                log_only=extra_log,
+            )
+            entry = record(
+                actor=actor,
+                actor_id=agent.pk if agent is not None and not check.act_chain else "",
+                action="decision",
+                outcome=AUDIT_OUTCOME[decision],
+                reason=result.message,
+                resource=target.slug,
+                target_type="connection" if connection is not None else "",
+                target_id=connection.pk if connection is not None else "",
+                on_behalf_of=on_behalf_of,
+                workflow_run=check.workflow_run,
+                token_jti=check.jti,
+                credential_id=check.credential_id,
+                context_data={
+                    "decision": decision,
+                    "reasons": reasons,
+                    "log_only": [lo.as_dict() for lo in extra_log],
+                    "requested_action": action,
+                    "cost": str(amount),
+                    "trust": trust,
+                    "remaining": result.remaining,
+                    "approval_id": str(approval.pk) if approval is not None else None,
+                    "resource_server": caller.slug,
+                    "subject": check.subject,
+                },
+            )
+            result.audit_id = entry.pk
+    except BaseException:
+        # Fail closed without charging the agent: a count the audit log does not explain is
+        # refunded (database counters rolled back with the transaction already).
+        if consumed and limits is not None and not getattr(counters, "transactional", False):
+            counters.refund(limits=limits, cost=amount, now=now)
+        raise
+    return result
