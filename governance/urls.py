@@ -7,11 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 api_v1 = [
     path("", include("agents.api.urls")),
     path("", include("credentials.api.urls")),
+    path("", include("governance.decisions.urls")),
+    path("", include("governance.approvals.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("credentials.oauth.urls", namespace="oauth")),
+    path("portal/approvals/", include("governance.approvals.urls")),
     path("portal/", include("governance.portal.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
