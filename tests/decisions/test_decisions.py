@@ -21,7 +21,6 @@ from trust.services import trust_level_set
 
 from .conftest import basic, make_world
 
-pytestmark = [pytest.mark.urls("tests.decisions.urls")]
 
 
 def _decisions():
