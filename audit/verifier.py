@@ -204,6 +204,7 @@ def walk(
                 and nxt is not None
                 and nxt.prev_hash == prev.hash
                 and nxt.prev_hash != cur.hash
+                and cur.prev_hash != nxt.hash  # that is a swap of the two, not an insertion
             )
             if inserted:
                 # Its successor links straight past it to its predecessor.

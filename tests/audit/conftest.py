@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from audit.verifier import CHECKPOINT_TYP
 
 
-class TestKey:
+class CheckpointKey:
     """A P-256 key that signs checkpoints as the platform key would (``kid`` and ``typ``)."""
 
     def __init__(self, kid: str = "audit-test-key") -> None:
@@ -33,8 +33,8 @@ class TestKey:
 
 
 @pytest.fixture
-def signing_key() -> TestKey:
-    return TestKey()
+def signing_key() -> CheckpointKey:
+    return CheckpointKey()
 
 
 @pytest.fixture
