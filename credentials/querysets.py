@@ -24,14 +24,22 @@ class CredentialQuerySet(models.QuerySet):
         return self.filter(created_at__lte=at)
 
     def visible_to(self, user) -> CredentialQuerySet:
-        """Credentials of the agents and resources a user may see."""
-        from agents.models import Agent
-        from agents.permissions import can_see_everything
+        """Credentials of the agents and resource servers whose team the user may see."""
+        from agents.permissions import restrict
 
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if can_see_everything(user):
-            return self
-        return self.filter(
-            Q(agent__in=Agent.objects.visible_to(user)) | Q(resource__owner_team__members=user)
-        ).distinct()
+        return restrict(
+            self.filter(agent__isnull=False), user, team_field="agent__owner_team"
+        ) | restrict(self.filter(resource__isnull=False), user, team_field="resource__owner_team")
+
+    def managed_by(self, user) -> CredentialQuerySet:
+        """Credentials the user may issue, rotate and revoke (``manage_team`` on the owner)."""
+        from agents.permissions import restrict
+
+        return restrict(
+            self.filter(agent__isnull=False), user, team_field="agent__owner_team", write=True
+        ) | restrict(
+            self.filter(resource__isnull=False),
+            user,
+            team_field="resource__owner_team",
+            write=True,
+        )

@@ -1,0 +1,54 @@
+"""Reads of the credential service, composed for the API, the admin and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from agents.models import Agent, Resource
+
+from .models import Credential, CredentialNotice
+from .services import IssuedCredential
+
+
+def credentials_of(
+    *, agent: Agent | None = None, resource: Resource | None = None
+) -> QuerySet[Credential]:
+    principal = Q(agent=agent) if agent is not None else Q(resource=resource)
+    return Credential.objects.filter(principal).select_related("agent", "resource")
+
+
+def credential_json(credential: Credential) -> dict[str, Any]:
+    """What may be shown about a credential: never the secret or its HMAC."""
+    return {
+        "id": credential.pk,
+        "client_id": credential.client_id,
+        "principal": credential.principal,
+        "kind": credential.kind,
+        "label": credential.label,
+        "status": credential.status,
+        "algorithm": credential.algorithm or None,
+        "jwk_thumbprint": credential.jwk_thumbprint or None,
+        "public_jwk": credential.public_jwk or None,
+        "not_before": credential.not_before,
+        "expires_at": credential.expires_at,
+        "last_used_at": credential.last_used_at,
+        "created_at": credential.created_at,
+        "created_by": credential.created_by_principal,
+        "predecessor": credential.predecessor_id,
+    }
+
+
+def issued_credential_json(issued: IssuedCredential) -> dict[str, Any]:
+    body = credential_json(issued.credential)
+    if issued.secret is not None:
+        body["client_secret"] = issued.secret  # shown once: this response is the only copy
+    return body
+
+
+def notices_for(user) -> QuerySet[CredentialNotice]:
+    """Open notices of the credentials the user may see."""
+    return CredentialNotice.objects.filter(
+        credential__in=Credential.objects.visible_to(user), acknowledged_at__isnull=True
+    ).select_related("credential")
