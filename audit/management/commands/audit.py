@@ -39,6 +39,7 @@ class Command(BaseCommand):
             default=0.0,
             help="keep draining for this many seconds",
         )
+        seq.add_argument("--batch-size", type=int, default=chain.BATCH_SIZE)
         sub.add_parser("checkpoint", help="sign the chain head with the platform key")
         verify = sub.add_parser("verify", help="check the whole chain and every checkpoint")
         verify.add_argument("--jwks", help="public JWKS file (default: the platform's keys)")
@@ -56,8 +57,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         return getattr(self, "do_" + options["action"])(**options) or None
 
-    def do_sequence(self, *, seconds: float, **_):
-        count = chain.sequence_for(seconds=seconds) if seconds > 0 else chain.sequence_pending()
+    def do_sequence(self, *, seconds: float, batch_size: int, **_):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        count = (
+            chain.sequence_for(seconds=seconds, batch_size=batch_size)
+            if seconds > 0
+            else chain.sequence_pending(batch_size=batch_size)
+        )
         head, head_hash = chain.chain_head()
         self.stdout.write(f"chained {count} entries; head is seq {head} {head_hash[:16]}")
 
