@@ -114,6 +114,7 @@ def make_world(
         agent=agent,
         agent_credential=issued.credential,
         connection=conn,
+        extra={"rs_secret": rs.secret},
     )
 
 

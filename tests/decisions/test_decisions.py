@@ -22,7 +22,6 @@ from trust.services import trust_level_set
 from .conftest import basic, make_world
 
 
-
 def _decisions():
     return AuditEntry.objects.filter(action="decision")
 
