@@ -14,7 +14,13 @@ class LifecycleForm(forms.Form):
 class AgentFilterForm(forms.Form):
     """Filters of the agents list; unknown values are simply ignored by ``is_valid``."""
 
-    q = forms.CharField(max_length=100, required=False, strip=True, label="Search")
+    q = forms.CharField(
+        max_length=100,
+        required=False,
+        strip=True,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Search name, slug, purpose"}),
+    )
     status = forms.ChoiceField(choices=[("", "Any status"), *Agent.Status.choices], required=False)
     trust = forms.ChoiceField(choices=[("", "Any trust"), *TrustLevel.choices], required=False)
     team = forms.ModelChoiceField(
