@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -11,6 +12,9 @@ class RequestContext:
     request_id: str = ""
     source_ip: str | None = None
     actor: str = ""
+    # Resolves the acting principal lazily (the user is authenticated after the middleware
+    # runs, by the session or by DRF), so requests that audit nothing pay no query for it.
+    actor_resolver: Callable[[], str] | None = None
 
 
 _EMPTY = RequestContext()
@@ -21,6 +25,16 @@ _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar
 
 def current() -> RequestContext:
     return _current.get() or _EMPTY
+
+
+def current_actor(default: str = "system") -> str:
+    """The principal acting in this request (``user:<name>``), else ``default``."""
+    ctx = current()
+    if ctx.actor:
+        return ctx.actor
+    if ctx.actor_resolver is not None:
+        return ctx.actor_resolver() or default
+    return default
 
 
 def bind(ctx: RequestContext) -> contextvars.Token:
