@@ -1,0 +1,47 @@
+"""Run as a separate process by the multi-process tests: ask the decision point in-process.
+
+    python -m tests.decisions._decide hammer <resource-id> <token> <attempts> <start-at>
+    python -m tests.decisions._decide stepwise <resource-id> <token>
+
+``hammer`` prints how many attempts were allowed. ``stepwise`` decides once per line read on
+stdin and prints each decision with its reasons, so the parent can change state in between
+while this process stays warm.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.RATE_LIMIT_PREFIX = os.environ.get("TEST_RATE_LIMIT_PREFIX", "gov:ctr")
+    from agents.models import Resource
+    from governance.decisions.services import decision_make
+
+    mode, resource_id, token = sys.argv[1:4]
+    caller = Resource.objects.get(pk=int(resource_id))
+
+    def decide():
+        return decision_make(caller=caller, token=token, action="read", resource=caller.slug)
+
+    if mode == "hammer":
+        attempts, start_at = int(sys.argv[4]), float(sys.argv[5])
+        decide()  # warm up imports, connections and key caches before the start line
+        time.sleep(max(0.0, start_at - time.time()))
+        print(sum(decide().decision == "allow" for _ in range(attempts)))
+        return
+    for _line in sys.stdin:
+        result = decide()
+        print(result.decision, ",".join(result.reasons), flush=True)
+
+
+if __name__ == "__main__":
+    main()
