@@ -135,3 +135,48 @@ def test_a_reviewer_may_suspend_but_not_reactivate():
     assert run_json("suspend", agent.slug, "--by=rita")["status"] == "suspended"
     with pytest.raises(CommandError, match="may not reactivate"):
         run("reactivate", agent.slug, "--by=rita")
+
+
+def test_create_with_secret_returns_a_working_one_time_secret(client):
+    import base64
+
+    from credentials.models import Credential
+
+    team = f.TeamFactory(slug="finance-ops")
+    f.team_member(team, username="alice")
+    data = run_json(
+        "create",
+        "--team=finance-ops",
+        "--slug=invoice-bot",
+        "--purpose=Reconciles.",
+        "--with-secret",
+        "--by=alice",
+    )
+    cred = data["credential"]
+    assert cred["client_id"] == "invoice-bot"
+    secret = cred["client_secret"]
+    assert len(secret) > 43  # at least 256 bits plus prefix, id and checksum
+    # The secret is real: the token endpoint accepts it (client_secret_basic).
+    basic = base64.b64encode(f"invoice-bot:{secret}".encode()).decode()
+    response = client.post(
+        "/oauth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"].lower() == "bearer"
+    # ...and it is stored nowhere in clear, nor written to the audit log.
+    row = Credential.objects.get(pk=cred["id"])
+    assert secret not in str(Credential.objects.filter(pk=row.pk).values().first())
+    assert not any(secret in str(e.changes) + e.reason for e in AuditEntry.objects.all())
+    assert AuditEntry.objects.get(action="credential.issue").actor == "user:alice"
+
+
+def test_with_secret_on_a_failed_create_issues_nothing():
+    from credentials.models import Credential
+
+    f.TeamFactory(slug="t1")
+    with pytest.raises(CommandError):
+        run("create", "--team=t1", "--slug=Bad:Slug", "--purpose=p", "--with-secret")
+    assert Credential.objects.count() == 0

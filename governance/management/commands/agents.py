@@ -4,6 +4,7 @@ It lives in ``governance`` rather than ``agents`` because ``create --with-secret
 credentials service, and only ``governance`` may import apps to the left of ``agents``.
 
     manage.py agents create --team finance-ops --slug invoice-bot --purpose "…" --json
+    manage.py agents create … --with-secret --json   # plus client_id and the one-time secret
     manage.py agents list [--team T] [--status S] [--json]
     manage.py agents show SLUG [--json]
     manage.py agents suspend|reactivate|decommission SLUG [--reason R] [--by USER] [--json]
@@ -27,6 +28,8 @@ from agents import services
 from agents.errors import RegistryError
 from agents.models import Agent, Team
 from agents.permissions import can_contain_agent, can_manage_agent, can_manage_team
+from credentials.errors import CredentialError
+from credentials.services import credential_issue
 
 # action → (service, may the acting user do it?); suspend is containment, open to reviewers.
 LIFECYCLE = {
@@ -82,6 +85,11 @@ class Command(BaseCommand):
         create.add_argument("--display-name", default="")
         create.add_argument("--version-label", default="", help="record a first version")
         create.add_argument("--config-digest", default="", help="sha256:<hex> of its config")
+        create.add_argument(
+            "--with-secret",
+            action="store_true",
+            help="also issue a client secret and print it (the only time it is ever shown)",
+        )
         common(create)
 
         lst = sub.add_parser("list", help="list agents")
@@ -110,7 +118,7 @@ class Command(BaseCommand):
                 result = agent_as_dict(self._agent(options["slug"]))
             else:
                 result = self._lifecycle(action, options)
-        except (RegistryError, ValidationError) as exc:
+        except (RegistryError, CredentialError, ValidationError) as exc:
             raise CommandError(_error_text(exc)) from exc
         self._emit(result, as_json=options["json"])
 
@@ -139,6 +147,17 @@ class Command(BaseCommand):
                 config_digest=options["config_digest"],
             )
             result = agent_as_dict(agent)
+            if options["with_secret"]:
+                issued = credential_issue(agent=agent, by=by, label="manage.py agents create")
+                result["credential"] = {
+                    "id": issued.credential.pk,
+                    "kind": issued.credential.kind,
+                    "client_id": issued.client_id,
+                    "client_secret": issued.secret,
+                    "expires_at": issued.credential.expires_at.isoformat()
+                    if issued.credential.expires_at
+                    else None,
+                }
         return result
 
     def _list(self, options) -> list[dict[str, Any]]:
