@@ -322,6 +322,17 @@ AGENTS = [
     },
 ]
 
+# Agents that get a client secret (the secret is thrown away: nobody needs it to look around),
+# and the days until it expires: one is due for rotation within the week.
+CREDENTIALS = {
+    "invoice-reconciler": 80,
+    "payment-scheduler": 5,
+    "support-triage": 60,
+    "kb-answerer": 85,
+    "deploy-sentinel": 30,
+    "forecast-builder": 45,
+}
+
 # slug: (name, team, description, runs). A run: (run id, triggered by, final status or None)
 WORKFLOWS = {
     "monthly-close": (

@@ -3,8 +3,8 @@
 Idempotent: every object is looked up by its natural key and created only if missing, and the
 one-off steps (lifecycle changes, trust levels, run outcomes) happen only when the object is
 first created, so a second run adds no rows and no audit entries, and leaves alone whatever
-someone has changed since. Everything goes through ``agents``/``trust`` services, so the audit
-log tells the true story of how the organisation came to be.
+someone has changed since. Everything goes through the services of ``agents``, ``credentials``
+and ``trust``, so the audit log tells the true story of how the organisation came to be.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from agents.models import (
 from agents.permissions import ROLES
 from audit.principals import SYSTEM
 
-from ._demo_org import AGENTS, PEOPLE, RESOURCES, SCOPES, TEAMS, WORKFLOWS
+from ._demo_org import AGENTS, CREDENTIALS, PEOPLE, RESOURCES, SCOPES, TEAMS, WORKFLOWS
 
 DEFAULT_PASSWORD = "demo-portal-2026"
 SHORT_GRANT_SECONDS = 90  # long enough to see it active, short enough to watch beat expire it
@@ -203,6 +203,7 @@ class Command(BaseCommand):
                 by=owner,
             )
             self._count("connections")
+        self._credential(agent, owner)
         if fresh:
             self._trust(agent, *spec["trust"])
             status = spec.get("status")
@@ -210,6 +211,25 @@ class Command(BaseCommand):
                 services.agent_suspend(agent=agent, by=self.users["reviewer"], reason=status[1])
             elif status and status[0] == "decommissioned":
                 services.agent_decommission(agent=agent, by=owner, reason=status[1])
+
+    def _credential(self, agent: Agent, owner) -> None:
+        from credentials.models import Credential
+        from credentials.services import credential_issue
+
+        days = CREDENTIALS.get(agent.slug)
+        if days is None or not agent.is_active:
+            return
+        if Credential.objects.filter(agent=agent).exists():
+            return
+        # The one-time secret is discarded on purpose: demo data prints no secrets. Issue a
+        # fresh one with ``manage.py agents create --with-secret`` or the credentials API.
+        credential_issue(
+            agent=agent,
+            by=owner,
+            label="demo",
+            expires_at=timezone.now() + dt.timedelta(days=days),
+        )
+        self._count("credentials")
 
     def _trust(self, agent: Agent, score: int, level: str) -> None:
         # The trust app owns scores; its service records the change with before and after.
