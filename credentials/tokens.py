@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import jwt
 from django.conf import settings
-from django.db.models import Exists, Q, Subquery
+from django.db import connection
 from django.utils import timezone
 
 from agents.models import Agent, WorkflowRun
@@ -121,6 +122,98 @@ def verify_signature_and_claims(
     return claims, ""
 
 
+@dataclass(frozen=True)
+class _State:
+    revoked: bool
+    bad_cred: bool
+    bad_actor: bool
+    run_open: bool
+
+
+@lru_cache(maxsize=256)
+def _state_sql(n_jtis: int, n_creds: int, n_actors: int, with_run: bool) -> str:
+    """The one query, by shape. Hand-written: the ORM spends ~1 ms building it per call."""
+    agent_cols = ", ".join(f"a.{connection.ops.quote_name(c)}" for c in _AGENT_COLUMNS)
+
+    def marks(n: int) -> str:
+        return ", ".join(["%s"] * n)
+
+    # Only table names from model metadata and %s placeholders go into the string.
+    revoked = f"EXISTS (SELECT 1 FROM {_t(RevokedToken)} WHERE jti IN ({marks(n_jtis)}))"  # noqa: S608
+    bad_cred = (
+        f"EXISTS (SELECT 1 FROM {_t(Credential)} WHERE id IN ({marks(n_creds)}) "  # noqa: S608
+        "AND (status NOT IN ('active', 'rotating') OR (expires_at IS NOT NULL "
+        "AND expires_at <= %s)))"
+        if n_creds
+        else "0"
+    )
+    bad_actor = (
+        f"EXISTS (SELECT 1 FROM {_t(Agent)} WHERE slug IN ({marks(n_actors)}) "  # noqa: S608
+        "AND status <> 'active')"
+        if n_actors
+        else "0"
+    )
+    run_open = (
+        f"(SELECT CASE WHEN status = 'running' AND (deadline IS NULL OR deadline > %s) "  # noqa: S608
+        f"THEN 1 ELSE 0 END FROM {_t(WorkflowRun)} WHERE run_id = %s)"
+        if with_run
+        else "1"
+    )
+    return (
+        f"SELECT {agent_cols}, {revoked}, {bad_cred}, {bad_actor}, {run_open} "  # noqa: S608
+        f"FROM {_t(Agent)} a WHERE a.slug = %s"
+    )
+
+
+def _t(model: type) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+_AGENT_FIELDS = [f for f in Agent._meta.concrete_fields]
+_AGENT_COLUMNS = [f.column for f in _AGENT_FIELDS]
+_AGENT_ATTNAMES = [f.attname for f in _AGENT_FIELDS]
+
+
+@lru_cache(maxsize=4)
+def _agent_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
+    """The backend's value converters per agent column, as the ORM would apply them."""
+    out = []
+    for i, fld in enumerate(_AGENT_FIELDS):
+        col = fld.get_col(Agent._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + fld.get_db_converters(connection)
+        if converters:
+            out.append((i, col, converters))
+    return out
+
+
+def _live_state(
+    sub: str, jtis: list[str], creds: list[str], actors: list[str], run: str
+) -> tuple[Agent | None, _State]:
+    """The agent row and every live fact that can end the token early, in ONE query."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = _state_sql(len(jtis), len(creds), len(actors), bool(run))
+    params: list[Any] = [*jtis]
+    if creds:
+        params += [*creds, now]
+    params += actors
+    if run:
+        params += [now, run]
+    params.append(sub)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, _State(False, False, False, False)
+    n = len(_AGENT_COLUMNS)
+    values = list(row[:n])
+    for i, expression, converters in _agent_converters(connection.vendor):
+        for converter in converters:
+            values[i] = converter(values[i], expression, connection)
+    agent = Agent.from_db(connection.alias, _AGENT_ATTNAMES, values)
+    revoked, bad_cred, bad_actor, run_open = row[n:]
+    return agent, _State(bool(revoked), bool(bad_cred), bool(bad_actor), bool(run_open))
+
+
 def check_access_token(token: str, *, audience: str | None = None) -> TokenCheck:
     """Is this access token good right now? Signature, claims and live state, in one query."""
     claims, reason = verify_signature_and_claims(token, audience=audience)
@@ -136,42 +229,21 @@ def check_access_token(token: str, *, audience: str | None = None) -> TokenCheck
     scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
     common = {"jti": jti, "credential_id": cred, "workflow_run": run, "act_chain": chain}
 
-    now = timezone.now()
     creds = [c for c in [cred, *anc_creds] if c]
     actors = [p.split(":", 1)[1] for p in chain]
-    annotations: dict[str, Any] = {
-        "_revoked": Exists(RevokedToken.objects.filter(jti__in=[jti, *anc_jtis])),
-        "_bad_cred": Exists(
-            Credential.objects.filter(pk__in=creds).filter(
-                ~Q(status__in=Credential.USABLE) | Q(expires_at__lte=now)
-            )
-        ),
-    }
-    if actors:
-        annotations["_bad_actor"] = Exists(
-            Agent.objects.filter(slug__in=actors).exclude(status=Agent.Status.ACTIVE)
-        )
-    if run:
-        runs = WorkflowRun.objects.filter(run_id=run)
-        annotations["_run_status"] = Subquery(runs.values("status")[:1])
-        annotations["_run_deadline"] = Subquery(runs.values("deadline")[:1])
-    agent = Agent.objects.filter(slug=claims["sub"]).annotate(**annotations).first()
-    # The annotations run as subqueries of the agent row; a missing agent is inactive anyway.
+    agent, state = _live_state(claims["sub"], [jti, *anc_jtis], creds, actors, run)
     if agent is None:
         return _inactive("agent_inactive", claims, scopes=scopes, **common)
     if not creds:
         return _inactive("malformed", claims, agent=agent, scopes=scopes, **common)
-    if agent._revoked:
+    if state.revoked:
         return _inactive("token_revoked", claims, agent=agent, scopes=scopes, **common)
     if agent.status != Agent.Status.ACTIVE:
         return _inactive("agent_inactive", claims, agent=agent, scopes=scopes, **common)
-    if actors and agent._bad_actor:
+    if state.bad_actor:
         return _inactive("actor_inactive", claims, agent=agent, scopes=scopes, **common)
-    if agent._bad_cred:
+    if state.bad_cred:
         return _inactive("credential_revoked", claims, agent=agent, scopes=scopes, **common)
-    if run and (
-        agent._run_status != WorkflowRun.Status.RUNNING
-        or (agent._run_deadline is not None and agent._run_deadline <= now)
-    ):
+    if run and not state.run_open:
         return _inactive("run_closed", claims, agent=agent, scopes=scopes, **common)
     return TokenCheck(active=True, claims=claims, agent=agent, scopes=scopes, **common)

@@ -136,7 +136,7 @@ def _end(credential: Credential, *, status: str, by: Any, reason: str, action: s
 
 def _locked(credential: Credential) -> Credential:
     return (
-        Credential.objects.select_for_update()
+        Credential.objects.select_for_update(of=("self",))
         .select_related("agent", "resource")
         .get(pk=credential.pk)
     )
@@ -172,7 +172,7 @@ def credential_revoke_all(
         raise CredentialError("name exactly one agent or one resource server")
     principal = Q(agent=agent) if agent else Q(resource=resource)
     rows = list(
-        Credential.objects.select_for_update()
+        Credential.objects.select_for_update(of=("self",))
         .select_related("agent", "resource")
         .filter(principal, status__in=Credential.USABLE)
     )
@@ -289,7 +289,7 @@ def credentials_expire_due(*, now: dt.datetime | None = None, batch_size: int = 
     while True:
         with transaction.atomic():
             batch = list(
-                Credential.objects.select_for_update(skip_locked=True)
+                Credential.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("agent__owner_team", "resource__owner_team")
                 .filter(status__in=Credential.USABLE, expires_at__lte=now)[:batch_size]
             )

@@ -15,7 +15,7 @@ from agents.models import Agent, Resource
 from credentials import selectors, services
 from credentials.errors import CredentialError
 from credentials.models import Credential
-from credentials.signing import public_jwks
+from credentials.signing import current_kid, public_jwks
 
 
 def _principal(options: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +95,7 @@ class Command(BaseCommand):
         by = "system:cli"
         try:
             if action == "jwks":
+                current_kid()  # a fresh install makes its first key, as the JWKS endpoint does
                 self._out(public_jwks(include_retired=options["all"]))
             elif action == "issue":
                 jwk = _jwk_arg(options.get("public_key"))
