@@ -271,15 +271,11 @@ class TeamObjectPermission(drf_permissions.BasePermission):
         user = request.user
         if not has_any_role(user):
             return False
-        if request.method in drf_permissions.SAFE_METHODS:
+        if request.method in drf_permissions.SAFE_METHODS or getattr(view, "detail", False):
+            # On one object the object check decides, after rows one cannot see gave 404.
             return True
-        action = getattr(view, "action", None)
-        if action in getattr(view, "admin_only_actions", ()):
+        if getattr(view, "action", None) in getattr(view, "admin_only_actions", ()):
             return is_platform_admin(user)
-        if action in getattr(view, "decision_actions", ()):
-            return can_decide(user)
-        if action in getattr(view, "containment_actions", ()):
-            return can_decide(user) or is_team_member(user)
         return is_platform_admin(user) or is_team_member(user)
 
     def has_object_permission(self, request, view, obj: Any) -> bool:
@@ -287,6 +283,8 @@ class TeamObjectPermission(drf_permissions.BasePermission):
             return True
         user = request.user
         action = getattr(view, "action", None)
+        if action in getattr(view, "admin_only_actions", ()):
+            return is_platform_admin(user)
         if action in getattr(view, "decision_actions", ()):
             return can_decide(user)
         if action in getattr(view, "containment_actions", ()) and can_decide(user):

@@ -168,7 +168,7 @@ class AgentViewSet(
         )
 
     def perform_update(self, serializer):
-        services.agent_update(
+        serializer.instance = services.agent_update(
             agent=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
 
@@ -260,7 +260,7 @@ class ScopeViewSet(
         serializer.instance = services.scope_create(**data, by=self.request.user)
 
     def perform_update(self, serializer):
-        services.scope_update(
+        serializer.instance = services.scope_update(
             scope=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
 
@@ -317,7 +317,7 @@ class ResourceViewSet(
         )
 
     def perform_update(self, serializer):
-        services.resource_update(
+        serializer.instance = services.resource_update(
             resource=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
 
@@ -349,7 +349,7 @@ class ConnectionViewSet(
         )
 
     def perform_update(self, serializer):
-        services.connection_update(
+        serializer.instance = services.connection_update(
             connection=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
 
@@ -375,7 +375,7 @@ class WorkflowViewSet(
         )
 
     def perform_update(self, serializer):
-        services.workflow_update(
+        serializer.instance = services.workflow_update(
             workflow=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
 

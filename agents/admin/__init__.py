@@ -1,0 +1,3 @@
+"""The registry's admin: every model, writes through services, rows limited by permission."""
+
+from . import policy, registry, resources  # noqa: F401  (registers the ModelAdmins)
