@@ -7,11 +7,12 @@ import hashlib
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import Agent, Connection, OrganisationPolicy, Resource
+from agents.models import Agent, OrganisationPolicy, Resource
 from audit.principals import SYSTEM, user_principal
 from audit.services import record
 
@@ -75,7 +76,7 @@ def approval_request_open(
     *,
     agent: Agent,
     resource: Resource,
-    connection: Connection | None,
+    connection_id: int | None,
     action: str,
     cost: Decimal,
     workflow_run: str = "",
@@ -83,9 +84,13 @@ def approval_request_open(
     token_jti: str = "",
     reasons: Sequence[str] = (),
     now: dt.datetime | None = None,
-    policy: OrganisationPolicy | None = None,
+    policy: Any = None,
 ) -> ApprovalRequest:
-    """The pending request for this exact action, opened (and audited) if there is none."""
+    """The pending request for this exact action, opened (and audited) if there is none.
+
+    ``policy`` is anything with ``approval_expiry_hours`` (the decision point passes the row
+    it already read); the organisation policy is read when it is omitted.
+    """
     now = now or timezone.now()
     policy = policy or OrganisationPolicy.current()
     fingerprint = approval_fingerprint(
@@ -113,7 +118,7 @@ def approval_request_open(
                     fingerprint=fingerprint,
                     agent=agent,
                     resource=resource,
-                    connection=connection,
+                    connection_id=connection_id,
                     action=action,
                     cost=cost,
                     workflow_run=workflow_run,

@@ -10,6 +10,7 @@ process on its very next decision.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -17,10 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from agents.models import Connection, OrganisationPolicy, Resource, Scope, ScopeGrant
+from agents.models import Connection, Resource
 from audit.services import record
 from credentials.tokens import TokenCheck, check_access_token
 from governance.approvals.models import ApprovalRequest
@@ -33,6 +33,7 @@ from governance.approvals.services import (
 from . import policy as p
 from .counters import Limits, Usage, get_counters
 from .errors import DecisionForbidden, DecisionInputError, DecisionUnavailable
+from .selectors import ConnectionRow, decision_context
 
 ACTION_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_COST = Decimal("10000000000")  # Connection.budget_cap's range (14 digits, 4 decimals)
@@ -121,7 +122,7 @@ def _principals(check: TokenCheck) -> tuple[str, list[str]]:
     return subject, []
 
 
-def _limits(connection: Connection, log_only: frozenset[str]) -> Limits:
+def _limits(connection: ConnectionRow, log_only: frozenset[str]) -> Limits:
     return Limits(
         connection_id=connection.pk,
         rate_limit=connection.rate_limit,
@@ -175,30 +176,23 @@ def decision_make(
     if check.reason == "malformed":
         raise DecisionInputError("invalid_token", "the token is not a well-formed access token")
     agent = check.agent
-    scope = (
-        Scope.objects.filter(name=scope_name)
-        .annotate(
-            granted=Exists(
-                ScopeGrant.objects.active().filter(agent_id=agent.pk, scope_id=OuterRef("pk"))
-            )
-            if agent is not None
-            else Exists(ScopeGrant.objects.none())
-        )
-        .first()
-    )
-    if scope is None:
-        raise DecisionInputError(
-            "invalid_request", f"unknown action {action!r} on resource {target.slug!r}"
-        )
     if connection_id is not None and not Connection.objects.filter(pk=connection_id).exists():
         raise DecisionInputError("invalid_request", f"unknown connection {connection_id}")
     now = now or timezone.now()
-    org = OrganisationPolicy.current()
-    connection = None
-    if agent is not None:
-        connection = Connection.objects.filter(agent_id=agent.pk, resource_id=target.pk).first()
-        if connection is not None and connection_id is not None and connection.pk != connection_id:
-            connection = None  # the resource server named someone else's connection
+    ctx = decision_context(
+        agent_id=agent.pk if agent is not None else None,
+        resource_id=target.pk,
+        scope_name=scope_name,
+        now=now,
+    )
+    if not ctx.scope_known:
+        raise DecisionInputError(
+            "invalid_request", f"unknown action {action!r} on resource {target.slug!r}"
+        )
+    org = ctx.policy
+    connection = ctx.connection
+    if connection is not None and connection_id is not None and connection.pk != connection_id:
+        connection = None  # the resource server named someone else's connection
     log_only = p.log_only_rules(org.log_only_rules, connection and connection.log_only_rules)
 
     reasons: list[str] = []
@@ -214,7 +208,7 @@ def decision_make(
         reasons += p.access_reasons(
             scope_name=scope_name,
             token_scopes=check.scopes,
-            granted=scope.granted,
+            granted=ctx.granted,
             connection=connection,
             action=action,
             now=now,
@@ -259,8 +253,12 @@ def decision_make(
 
     usage: Usage | None = None
     consumed = False
+    # A transaction only when it has more than one write to hold together: database counters
+    # with their audit entry, or an approval request with it. Otherwise the audit INSERT alone
+    # commits (a Redis count is refunded below if it fails).
+    atomic = getattr(counters, "transactional", False) or decision == p.APPROVAL_REQUIRED
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             if limits is not None:
                 try:
                     usage = counters.consume(
@@ -283,7 +281,7 @@ def decision_make(
                 approval = approval_request_open(
                     agent=agent,
                     resource=target,
-                    connection=connection,
+                    connection_id=connection.pk if connection is not None else None,
                     action=action,
                     cost=amount,
                     workflow_run=check.workflow_run,

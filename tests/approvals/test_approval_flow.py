@@ -171,3 +171,14 @@ def test_portal_pages(client, pending):
     assert resp.status_code == 302
     assert ApprovalRequest.objects.get(pk=approval_id).status == "approved"
     assert pending.decide(client).json()["decision"] == "allow"
+
+
+def test_periodic_tasks_are_registered_and_run(pending, client):
+    from governance.approvals.tasks import expire_approvals
+    from governance.decisions.tasks import sweep_counters
+
+    pending.decide(client)
+    ApprovalRequest.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert expire_approvals.apply().get() == 1
+    assert expire_approvals.apply().get() == 0  # safe to re-run
+    assert sweep_counters.apply().get() == 0

@@ -1,0 +1,56 @@
+"""The in-process cost of ``decision_make`` with warm caches (target: median ≤ 300 µs).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_decisions \
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/decisions_inprocess.py [n]
+
+Every call does the whole decision: token signature and live state, scope, connection, trust,
+counters (Redis or database, per RATE_LIMIT_BACKEND) and the audit entry in its transaction.
+The database must be migrated (``manage.py migrate``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+from decisions_world import make_world, setup_django
+
+
+def main() -> None:
+    setup_django()
+    from django.conf import settings
+    from django.db import connection
+
+    from agents.models import Resource
+    from governance.decisions.services import decision_make
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    world = make_world()
+    caller = Resource.objects.get(pk=world.resource_id)
+    for _ in range(200):  # warm: key caches, prepared statements, connection pool
+        assert (
+            decision_make(
+                caller=caller, token=world.token, action="read", resource=world.resource_slug
+            ).decision
+            == "allow"
+        )
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        decision_make(caller=caller, token=world.token, action="read", resource=world.resource_slug)
+        samples.append(time.perf_counter() - t0)
+    samples.sort()
+    us = [s * 1e6 for s in samples]
+    print(
+        f"decision_make in-process: n={n} db={connection.vendor} "
+        f"counters={settings.RATE_LIMIT_BACKEND}"
+    )
+    print(
+        f"  median {statistics.median(us):.0f} µs   p90 {us[int(n * 0.9)]:.0f} µs   "
+        f"p99 {us[int(n * 0.99)]:.0f} µs   mean {statistics.fmean(us):.0f} µs"
+    )
+
+
+if __name__ == "__main__":
+    main()
