@@ -52,6 +52,18 @@ SCHEDULE: tuple[Periodic, ...] = (
         "retired keys from the JWKS after their last token expired.",
     ),
     Periodic(
+        name="Expire approval requests",
+        task="approvals.expire",
+        every_seconds=300,
+        description="Marks pending approval requests past their expiry as expired, audited.",
+    ),
+    Periodic(
+        name="Sweep decision counters",
+        task="decisions.sweep_counters",
+        every_seconds=3600,
+        description="Deletes database rate/budget counters whose window or period has ended.",
+    ),
+    Periodic(
         name="Clean up token caches",
         task="credentials.cleanup_tokens",
         every_seconds=600,
