@@ -79,8 +79,10 @@ class ServiceAdmin(admin.ModelAdmin):
             _adopt(obj, self.create(request, obj, form))
 
     def save_related(self, request, form, formsets, change):
-        # Many-to-many values are passed to the service; inlines are read-only.
-        pass
+        # Many-to-many values are passed to the service; inlines are read-only, so this only
+        # lets the formsets report "nothing changed" for the admin's change message.
+        for formset in formsets:
+            formset.save(commit=False)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

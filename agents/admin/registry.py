@@ -84,6 +84,16 @@ class TeamAdmin(TeamScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["slug"] if obj else []
 
+    def get_fields(self, request, obj=None):
+        fields = ["slug", "name", "description", "is_active"]
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [*fields, "member_list"]  # read-only: the group's users, by name
+        return [*fields, "members"]
+
+    @admin.display(description="members")
+    def member_list(self, obj):
+        return ", ".join(sorted(u.get_username() for u in obj.members.all())) or "—"
+
     def has_add_permission(self, request, obj=None) -> bool:
         return is_platform_admin(request.user)
 
@@ -194,6 +204,9 @@ class AgentAdmin(TeamScopedAdmin):
     inlines = [AgentVersionInline, ScopeGrantInline, ConnectionInline]
     actions = ["suspend", "reactivate", "decommission"]
     action_form = ReasonActionForm
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
 
     def get_fields(self, request, obj=None):
         editable = ["display_name", "purpose", "owner_team"]
