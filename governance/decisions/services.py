@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -256,9 +258,18 @@ def decision_make(
     # A transaction only when it has more than one write to hold together: database counters
     # with their audit entry, or an approval request with it. Otherwise the audit INSERT alone
     # commits (a Redis count is refunded below if it fails).
-    atomic = getattr(counters, "transactional", False) or decision == p.APPROVAL_REQUIRED
+    relaxed = not getattr(settings, "DECISIONS_DURABLE_AUDIT", True) and (
+        db_connection.vendor == "postgresql"
+    )
+    atomic = relaxed or getattr(counters, "transactional", False) or decision == p.APPROVAL_REQUIRED
     try:
         with transaction.atomic() if atomic else contextlib.nullcontext():
+            if relaxed:
+                # Opt-in (DECISIONS_DURABLE_AUDIT=False): commit without waiting for the WAL
+                # flush. Errors still surface; a crash of the database server itself may lose
+                # the last fraction of a second of decisions. See docs/decisions.md.
+                with db_connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             if limits is not None:
                 try:
                     usage = counters.consume(

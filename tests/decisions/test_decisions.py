@@ -401,3 +401,14 @@ def test_the_caller_must_be_an_authenticated_resource_server(client, world):
     assert resp.status_code == 401
     assert client.get("/api/v1/decisions").status_code == 405
     assert not _decisions().exists()
+
+
+def test_relaxed_audit_commit_still_audits_every_decision(client, world, settings):
+    settings.DECISIONS_DURABLE_AUDIT = False
+    data = world.decide(client).json()
+    assert data["decision"] == "allow"
+    assert _decisions().filter(pk=data["audit_id"]).exists()
+    world.connection.rate_limit = 1
+    world.connection.save()
+    assert world.decide(client).json()["decision"] == "allow"
+    assert _deny(client, world)["reasons"] == ["rate_limited"]
