@@ -7,8 +7,10 @@ in-memory SQLite run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,16 +70,18 @@ def _start_worker(tmp_path: Path, *, broker: str, extra: list[str]) -> subproces
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the embedded beat child goes with it
     )
 
 
 def _stop(worker: subprocess.Popen) -> None:
-    worker.terminate()
-    try:
+    """Stop the worker and every child (beat holds a database session of its own)."""
+    os.killpg(worker.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def _wait_for_expiry(grant: ScopeGrant, worker: subprocess.Popen, log: Path, timeout=60) -> None:
