@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Connection, Resource
-from audit.services import record
+from audit.services import AuditWriteError, record
 from credentials.tokens import TokenCheck, check_access_token
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.services import (
@@ -339,10 +339,14 @@ def decision_make(
                 },
             )
             result.audit_id = entry.pk
-    except BaseException:
+    except BaseException as exc:
         # Fail closed without charging the agent: a count the audit log does not explain is
         # refunded (database counters rolled back with the transaction already).
         if consumed and limits is not None and not getattr(counters, "transactional", False):
             counters.refund(limits=limits, cost=amount, now=now)
+        if isinstance(exc, AuditWriteError):
+            raise DecisionUnavailable(
+                "temporarily_unavailable", "the decision could not be recorded; nothing allowed"
+            ) from exc
         raise
     return result

@@ -412,3 +412,42 @@ def test_relaxed_audit_commit_still_audits_every_decision(client, world, setting
     world.connection.save()
     assert world.decide(client).json()["decision"] == "allow"
     assert _deny(client, world)["reasons"] == ["rate_limited"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("counters", ["redis", "database"])
+def test_an_unrecordable_decision_fails_closed_and_is_not_charged(
+    client, settings, redis_url, counters
+):
+    """A real database failure on the audit INSERT (a trigger), not a mock."""
+    from django.db import connection
+
+    settings.RATE_LIMIT_BACKEND = counters
+    settings.REDIS_URL = redis_url
+    settings.RATE_LIMIT_PREFIX = f"test-dec-{__import__('uuid').uuid4().hex}"
+    world = make_world(rate_limit=1, budget_cap=5)
+    token = world.token()
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_decisions() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.action = 'decision' THEN RAISE EXCEPTION 'audit disk full'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER test_refuse BEFORE INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse_decisions()"
+        )
+    try:
+        resp = world.decide(client, token=token, cost=5)
+        assert resp.status_code == 503
+        assert resp.json()["error"] == "temporarily_unavailable"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_refuse ON {table}")
+            cursor.execute("DROP FUNCTION test_refuse_decisions()")
+    # the failed decision was refunded: the whole rate and budget are still there
+    data = world.decide(client, token=token, cost=5).json()
+    assert data["decision"] == "allow", data
+    assert data["remaining"] == {"rate": 0, "budget": "0.0000"}
