@@ -214,10 +214,12 @@ class ResourceSerializer(serializers.ModelSerializer):
             fields["slug"].read_only = True
         return fields
 
-    def validate_owner_team(self, team):
+    def validate(self, attrs):
+        # Only platform admins may register a resource that no team owns.
+        team = attrs.get("owner_team", self.instance.owner_team if self.instance else None)
         if team is None and not is_platform_admin(_user(self)):
-            raise serializers.ValidationError("Choose one of your teams.")
-        return team
+            raise serializers.ValidationError({"owner_team": "Choose one of your teams."})
+        return attrs
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
