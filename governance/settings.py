@@ -163,6 +163,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so the schema (and check --deploy) has no enum collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "AgentStatusEnum": "agents.models.Agent.Status",
+        "GrantStatusEnum": "agents.models.ScopeGrant.Status",
+        "RunStatusEnum": "agents.models.WorkflowRun.Status",
+        "TrustLevelEnum": "agents.models.TrustLevel",
+        "SensitivityEnum": "agents.models.Sensitivity",
+        "CredentialStatusEnum": "credentials.models.Credential.Status",
+        "CredentialKindEnum": "credentials.models.Credential.Kind",
+        "ApprovalStatusEnum": "governance.approvals.models.ApprovalRequest.Status",
+    },
 }
 
 # Celery: JSON only, time limits everywhere, tasks acknowledged after they finish.
