@@ -22,7 +22,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
-from agents.models import Connection, Resource
+from agents.models import TRUST_ORDER, Agent, Connection, Resource
 from audit.services import AuditWriteError, record
 from credentials.tokens import TokenCheck, check_access_token
 from governance.approvals.models import ApprovalRequest
@@ -156,6 +156,19 @@ def _counter_reasons(usage: Usage, limits: Limits) -> tuple[list[str], list[p.Lo
     return reasons, log_only
 
 
+def _effective_trust(agent: Agent, act_chain: tuple[str, ...]) -> dict[str, Any]:
+    """The subject's trust, or the lowest in the delegation chain: an UNTRUSTED actor does not
+    escape quarantine by acting through a TRUSTED agent's token."""
+    level, score = agent.trust_level, agent.trust_score
+    if act_chain:
+        slugs = [principal.split(":", 1)[1] for principal in act_chain]
+        rows = Agent.objects.filter(slug__in=slugs).values_list("trust_level", "trust_score")
+        for actor_level, actor_score in rows:
+            if (TRUST_ORDER.get(actor_level, 0), actor_score) < (TRUST_ORDER.get(level, 0), score):
+                level, score = actor_level, actor_score
+    return {"score": score, "level": level}
+
+
 def decision_make(
     *,
     caller: Resource,
@@ -205,7 +218,7 @@ def decision_make(
     elif not agent.is_active:
         reasons.append("agent_inactive")
     if agent is not None:
-        trust = {"score": agent.trust_score, "level": agent.trust_level}
+        trust = _effective_trust(agent, check.act_chain)
     if check.active:
         reasons += p.access_reasons(
             scope_name=scope_name,
@@ -218,7 +231,7 @@ def decision_make(
     verdict = p.TrustVerdict()
     if agent is not None:
         verdict = p.trust_evaluate(
-            level=agent.trust_level,
+            level=trust["level"],
             connection_floor=connection.trust_floor if connection else None,
             org_floor=org.org_trust_floor,
             log_only=log_only,

@@ -232,6 +232,7 @@ def test_trust_rises_and_the_next_decision_sees_it(client, db, backend):
 def test_delegated_token_is_audited_with_the_chain(client, db, backend):
     world = make_world()
     actor = f.AgentFactory()
+    trust_level_set(agent=actor, score=95, level="trusted", reason="test", by="system")
     for name in (f"{world.resource.slug}:read",):
         f.ScopeGrantFactory(agent=actor, scope=f.ScopeFactory(name=name))
     actor_cred = cred.credential_issue(agent=actor, by="system").credential
@@ -250,6 +251,16 @@ def test_delegated_token_is_audited_with_the_chain(client, db, backend):
     entry = _decisions().get(pk=data["audit_id"])
     assert entry.actor == actor.principal
     assert entry.on_behalf_of == [world.agent.principal]
+    # the lowest trust in the chain counts: an UNTRUSTED actor stays quarantined
+    trust_level_set(agent=actor, score=10, level="untrusted", reason="test", by="system")
+    data = _deny(client, world, token=delegated)
+    assert data["reasons"] == ["trust_quarantined"]
+    assert data["trust"] == {"score": 10, "level": "untrusted"}
+    trust_level_set(agent=actor, score=95, level="trusted", reason="test", by="system")
+    assert world.decide(client, token=delegated).json()["trust"] == {
+        "score": 80,
+        "level": "trusted",
+    }
     registry.agent_suspend(agent=actor, reason="incident")
     assert _deny(client, world, token=delegated)["reasons"] == ["actor_inactive"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from credentials.tokens import TokenCheck, check_access_token
@@ -42,3 +43,13 @@ class AgentTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api", error="invalid_token"'
+
+
+class AgentTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the agent's bearer access token in ``/api/schema/``."""
+
+    target_class = "governance.approvals.api.authentication.AgentTokenAuthentication"
+    name = "agentAccessToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RFC 9068 access token)"}

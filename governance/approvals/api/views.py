@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -54,6 +55,13 @@ class DecideSerializer(serializers.Serializer):
 class ApprovalList(APIView):
     """Requests the user may see, newest first; ``?status=pending`` filters."""
 
+    serializer_class = ApprovalSerializer
+
+    @extend_schema(
+        operation_id="approvals_list",
+        parameters=[OpenApiParameter("status", str, enum=ApprovalRequest.Status.values)],
+        responses=ApprovalSerializer(many=True),
+    )
     def get(self, request):
         qs = approvals_visible_to(request.user)
         wanted = request.query_params.get("status")
@@ -77,6 +85,9 @@ class ApprovalDetail(APIView):
         *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
     ]
 
+    serializer_class = ApprovalSerializer
+
+    @extend_schema(operation_id="approvals_retrieve", responses=ApprovalSerializer)
     def get(self, request, pk):
         if isinstance(request.user, AgentPrincipal):
             qs = ApprovalRequest.objects.filter(agent=request.user.agent)
@@ -92,7 +103,9 @@ class ApprovalDecide(APIView):
     """``POST …/approve`` or ``…/deny`` with an optional ``reason``."""
 
     approve = True
+    serializer_class = DecideSerializer
 
+    @extend_schema(request=DecideSerializer, responses=ApprovalSerializer)
     def post(self, request, pk):
         approval = approvals_visible_to(request.user).filter(pk=pk).first()
         if approval is None:
