@@ -182,3 +182,14 @@ def test_periodic_tasks_are_registered_and_run(pending, client):
     assert expire_approvals.apply().get() == 1
     assert expire_approvals.apply().get() == 0  # safe to re-run
     assert sweep_counters.apply().get() == 0
+
+
+def test_admin_is_read_only_and_team_scoped(client, pending):
+    approval_id = pending.decide(client).json()["approval"]["id"]
+    url = f"/admin/approvals/approvalrequest/{approval_id}/change/"
+    client.force_login(f.security_reviewer(username="rev2"))
+    page = client.get(url)
+    assert page.status_code == 200 and b"Save" not in page.content
+    assert client.post(url, {"status": "approved"}).status_code == 403
+    client.force_login(f.team_member(f.TeamFactory(), username="stranger2"))
+    assert client.get(url).status_code == 404
