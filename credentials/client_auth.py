@@ -31,6 +31,7 @@ from audit.services import record
 from . import crypto
 from .errors import ClientAuthError, ClientThrottled, OAuthError
 from .models import AssertionJti, Credential
+from .sql import credential_with_principal
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
@@ -145,11 +146,7 @@ def _verify_secret(client_id: str, secret: str) -> Credential:
     if parsed is None:
         crypto.secret_matches(_DUMMY_HMAC, "0" * 16, secret[:200])  # same work as a real check
         raise _Failure("malformed_secret", client_id)
-    credential = (
-        Credential.objects.select_related("agent", "resource")
-        .filter(pk=parsed.credential_id, kind=Credential.Kind.CLIENT_SECRET)
-        .first()
-    )
+    credential = credential_with_principal(parsed.credential_id, Credential.Kind.CLIENT_SECRET)
     stored = credential.secret_hmac if credential else _DUMMY_HMAC
     matches = crypto.secret_matches(stored, parsed.credential_id, parsed.secret)
     if credential is None:

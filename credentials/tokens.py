@@ -26,6 +26,7 @@ from agents.models import Agent, WorkflowRun
 
 from .models import Credential, RevokedToken
 from .signing import verify_jws
+from .sql import load
 
 ACCESS_TOKEN_TYP = "at+jwt"
 MAX_TOKEN_LENGTH = 8192
@@ -169,21 +170,7 @@ def _t(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-_AGENT_FIELDS = [f for f in Agent._meta.concrete_fields]
-_AGENT_COLUMNS = [f.column for f in _AGENT_FIELDS]
-_AGENT_ATTNAMES = [f.attname for f in _AGENT_FIELDS]
-
-
-@lru_cache(maxsize=4)
-def _agent_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
-    """The backend's value converters per agent column, as the ORM would apply them."""
-    out = []
-    for i, fld in enumerate(_AGENT_FIELDS):
-        col = fld.get_col(Agent._meta.db_table)
-        converters = connection.ops.get_db_converters(col) + fld.get_db_converters(connection)
-        if converters:
-            out.append((i, col, converters))
-    return out
+_AGENT_COLUMNS = [f.column for f in Agent._meta.concrete_fields]
 
 
 def _live_state(
@@ -205,11 +192,7 @@ def _live_state(
     if row is None:
         return None, _State(False, False, False, False)
     n = len(_AGENT_COLUMNS)
-    values = list(row[:n])
-    for i, expression, converters in _agent_converters(connection.vendor):
-        for converter in converters:
-            values[i] = converter(values[i], expression, connection)
-    agent = Agent.from_db(connection.alias, _AGENT_ATTNAMES, values)
+    agent = load(Agent, row[:n])
     revoked, bad_cred, bad_actor, run_open = row[n:]
     return agent, _State(bool(revoked), bool(bad_cred), bool(bad_actor), bool(run_open))
 

@@ -175,9 +175,9 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return _json({})
 
 
-@_oauth_endpoint
+@csrf_exempt
 def ping(request: HttpRequest) -> HttpResponse:
-    """A no-op POST endpoint on the same stack: the benchmark's ceiling."""
+    """A no-op on the same stack (middleware, JSON, no-store): the benchmarks' ceiling."""
     return _json({"ok": True})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..client_auth import ClientPrincipal
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
 from ..signing import sign_jws
+from ..sql import agent_token_context
 from ..tokens import (
     ACCESS_TOKEN_TYP,
     LEEWAY_SECONDS,
@@ -95,12 +97,39 @@ def _sign(claims: dict[str, Any]) -> str:
     return sign_jws(claims, typ=ACCESS_TOKEN_TYP)
 
 
+_POLICY_TTL_SECONDS = 5.0
+_lifetime_memo: tuple[float, int] | None = None
+
+
 def _lifetime() -> int:
-    return OrganisationPolicy.current().access_token_lifetime_seconds
+    """The policy's token lifetime, re-read every few seconds (not a revocation input)."""
+    global _lifetime_memo
+    memo = _lifetime_memo
+    if memo is None or time.monotonic() - memo[0] > _POLICY_TTL_SECONDS:
+        memo = (time.monotonic(), OrganisationPolicy.current().access_token_lifetime_seconds)
+        _lifetime_memo = memo
+    return memo[1]
+
+
+def forget_policy() -> None:
+    """Drop the memo of the policy (tests that change it, or after a policy edit)."""
+    global _lifetime_memo
+    _lifetime_memo = None
 
 
 def _version(agent: Agent) -> str | None:
     return agent.current_version.label if agent.current_version_id else None
+
+
+def _audit_issue(**entry: Any) -> None:
+    """The audit entry of an issuance, exchange or introspection: its only write.
+
+    Everything else (reads, signing) happens before it, outside the transaction, so the write
+    lock (SQLite's is database-wide) is held for one INSERT. The token is returned only after
+    this commits: if the entry cannot be written, nothing is issued (fail closed).
+    """
+    with transaction.atomic():
+        record(**entry)
 
 
 def _requesting_agent(client: ClientPrincipal) -> Agent:
@@ -109,18 +138,17 @@ def _requesting_agent(client: ClientPrincipal) -> Agent:
     return client.agent
 
 
-@transaction.atomic
 def token_issue(
     *, client: ClientPrincipal, scope: str | None = None, resources: list[str] | None = None
 ) -> IssuedToken:
     """``client_credentials``: a token for the agent with its granted scopes (or fewer)."""
     agent = _requesting_agent(client)
-    granted = granted_scopes(agent)
+    granted, connected, version = agent_token_context(agent.pk, timezone.now())
     requested = parse_scope(scope)
     if requested is not None and not requested <= granted:
         raise OAuthError("invalid_scope", "the requested scope exceeds the agent's grants")
     scopes = sorted(requested if requested is not None else granted)
-    aud = _audiences(agent, resources or [])
+    aud = _audiences(agent, resources) if resources else [settings.OAUTH_ISSUER, *connected]
     now = int(timezone.now().timestamp())
     lifetime = _lifetime()
     jti = crypto.new_jti()
@@ -133,11 +161,11 @@ def token_issue(
         "jti": jti,
         "iat": now,
         "exp": now + lifetime,
-        "agent_version": _version(agent),
+        "agent_version": version,
         "cred": client.credential.pk,
     }
     token = _sign(claims)
-    record(
+    _audit_issue(
         actor=agent.principal,
         action="token.issue",
         resource=" ".join(aud)[:300],
@@ -176,7 +204,6 @@ def _run(run_id: str) -> WorkflowRun:
     return run
 
 
-@transaction.atomic
 def token_exchange(
     *,
     client: ClientPrincipal,
@@ -283,7 +310,7 @@ def token_exchange(
         claims["act"] = act
     token = _sign(claims)
     chain = [f"agent:{subject_agent.slug}"] if actor_token else []
-    record(
+    _audit_issue(
         actor=agent.principal,
         action=action,
         resource=" ".join(aud)[:300],
@@ -318,13 +345,12 @@ def _aud_list(claims: dict[str, Any]) -> list[str]:
     return [aud] if isinstance(aud, str) else [a for a in (aud or []) if isinstance(a, str)]
 
 
-@transaction.atomic
 def token_introspect(*, caller: Resource, token: str) -> dict[str, Any]:
     """RFC 7662 for a resource server: the live verdict, the act chain, run and trust level."""
     check = check_access_token(token)
     active = check.active and caller.audience in _aud_list(check.claims)
     reason = check.reason or ("" if active else "not_an_audience")
-    record(
+    _audit_issue(
         actor=f"resource:{caller.slug}",
         action="token.introspect",
         outcome="success",

@@ -13,6 +13,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from agents.models import Agent, Resource
 from credentials import services, signing
+from credentials.services.tokens import forget_policy
 from tests import factories as f
 
 
@@ -27,9 +28,11 @@ def _fresh_process_state():
     """Throttle counters and the current-key memo are per process: start each test clean."""
     cache.clear()
     signing.forget()
+    forget_policy()
     yield
     cache.clear()
     signing.forget()
+    forget_policy()
 
 
 @dataclass
