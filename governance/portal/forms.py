@@ -12,7 +12,7 @@ class LifecycleForm(forms.Form):
 
 
 class AgentFilterForm(forms.Form):
-    """Filters of the agents list; unknown values are simply ignored by ``is_valid``."""
+    """Filters of the agents list; a field with a bad value is left out, the others apply."""
 
     q = forms.CharField(
         max_length=100,

@@ -78,25 +78,30 @@ def agent_list(request: HttpRequest) -> HttpResponse:
     teams = teams_visible_to(request.user).order_by("name")
     form = AgentFilterForm(request.GET or None, teams=teams)
     agents = _visible_agents(request.user)
-    if form.is_valid():
+    # cleaned_data keeps the fields that did validate: a bad value drops only its own filter.
+    data: dict = {}
+    if form.is_bound:
+        form.is_valid()
         data = form.cleaned_data
-        if data["q"]:
-            agents = agents.filter(
-                Q(slug__icontains=data["q"])
-                | Q(display_name__icontains=data["q"])
-                | Q(purpose__icontains=data["q"])
-            )
-        if data["status"]:
-            agents = agents.filter(status=data["status"])
-        if data["trust"]:
-            agents = agents.filter(trust_level=data["trust"])
-        if data["team"]:
-            agents = agents.filter(owner_team=data["team"])
+    if data.get("q"):
+        agents = agents.filter(
+            Q(slug__icontains=data["q"])
+            | Q(display_name__icontains=data["q"])
+            | Q(purpose__icontains=data["q"])
+        )
+    if data.get("status"):
+        agents = agents.filter(status=data["status"])
+    if data.get("trust"):
+        agents = agents.filter(trust_level=data["trust"])
+    if data.get("team"):
+        agents = agents.filter(owner_team=data["team"])
     page = Paginator(agents.order_by("slug"), 50).get_page(request.GET.get("page"))
+    keep = request.GET.copy()
+    keep.pop("page", None)
     return render(
         request,
         "portal/agent_list.html",
-        {"form": form, "page": page, "section": "agents"},
+        {"form": form, "page": page, "filters": keep.urlencode(), "section": "agents"},
     )
 
 

@@ -85,8 +85,10 @@ def test_agent_list_shows_own_team_only_and_filters(org):
     slugs = [a.slug for a in page.context["page"].object_list]
     assert slugs == ["red-bot"]
     assert not client.get("/portal/agents/?q=nothing-like-it").context["page"].object_list
-    # A bad filter value is ignored, never a 500.
+    # A bad filter value is ignored, never a 500; the good ones still apply.
     assert client.get("/portal/agents/?status=bogus&team=zzz&page=x").status_code == 200
+    bad_and_good = client.get("/portal/agents/?status=bogus&q=nothing-like-it")
+    assert not bad_and_good.context["page"].object_list
 
 
 def test_reviewer_sees_every_agent(org):
@@ -163,3 +165,16 @@ def test_logout_is_a_post(org):
     client = client_for(org["alice"])
     assert client.post("/portal/logout/").status_code == 302
     assert client.get("/portal/").status_code == 302
+
+
+def test_agent_list_paginates_keeping_the_filters(org):
+    for n in range(55):
+        f.AgentFactory(slug=f"bulk-{n:02d}", owner_team=org["red"])
+    client = client_for(org["alice"])
+    first = client.get("/portal/agents/?q=bulk")
+    assert len(first.context["page"].object_list) == 50
+    assert b"?q=bulk&amp;page=2" in first.content
+    second = client.get("/portal/agents/?q=bulk&page=2")
+    assert [a.slug for a in second.context["page"].object_list] == [
+        f"bulk-{n:02d}" for n in range(50, 55)
+    ]
