@@ -9,12 +9,14 @@ api_v1 = [
     path("", include("credentials.api.urls")),
     path("", include("governance.decisions.urls")),
     path("", include("governance.approvals.api.urls")),
+    path("audit/", include("governance.auditlog.api_urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("credentials.oauth.urls", namespace="oauth")),
     path("portal/approvals/", include("governance.approvals.urls")),
+    path("portal/audit/", include("governance.auditlog.urls", namespace="audit")),
     path("portal/", include("governance.portal.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
