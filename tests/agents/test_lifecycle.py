@@ -37,12 +37,12 @@ def test_register_audits_and_starts_active_untrusted():
 def test_register_rejects_bad_slugs_and_writes_nothing(slug):
     from django.core.exceptions import ValidationError
 
+    team = f.TeamFactory()  # (making its auth group is audited by the audit app)
+    before = AuditEntry.objects.count()
     with pytest.raises(ValidationError):
-        services.agent_register(
-            slug=slug, display_name="x", purpose="x", owner_team=f.TeamFactory()
-        )
+        services.agent_register(slug=slug, display_name="x", purpose="x", owner_team=team)
     assert not Agent.objects.exists()
-    assert not AuditEntry.objects.exists()
+    assert AuditEntry.objects.count() == before
 
 
 @pytest.mark.parametrize(
@@ -74,11 +74,12 @@ def test_valid_transitions(start, service, end):
 )
 def test_invalid_transitions_raise_and_change_nothing(start, service):
     agent = f.AgentFactory(status=start)
+    before = AuditEntry.objects.count()
     with pytest.raises(InvalidTransition):
         service(agent=agent)
     agent.refresh_from_db()
     assert agent.status == start
-    assert not AuditEntry.objects.exists()
+    assert AuditEntry.objects.count() == before
 
 
 def test_decommission_revokes_grants():
