@@ -14,6 +14,7 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -30,8 +31,8 @@ from audit.services import record
 
 from . import crypto
 from .errors import ClientAuthError, ClientThrottled, OAuthError
-from .models import AssertionJti, Credential
-from .sql import credential_with_principal
+from .models import Credential
+from .sql import credential_with_principal, insert_assertion_jti, usable_key_credentials
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
@@ -48,10 +49,16 @@ _DUMMY_HMAC = "0" * 64
 
 @dataclass(frozen=True)
 class ClientPrincipal:
-    """An authenticated client: an agent or a resource server, and the credential it used."""
+    """An authenticated client: an agent or a resource server, and the credential it used.
+
+    ``assertion`` is the (client id, jti, expiry) of a ``private_key_jwt`` assertion still to
+    be entered in the replay cache when authentication was asked to defer it (see
+    ``consume_assertion``); None otherwise.
+    """
 
     credential: Credential
     method: str
+    assertion: tuple[str, str, dt.datetime] | None = None
 
     @property
     def agent(self) -> Agent | None:
@@ -118,14 +125,25 @@ def _claimed_client_id(request: HttpRequest) -> str:
             return ""
     client_id = request.POST.get("client_id", "")
     if not client_id and request.POST.get("client_assertion"):
-        try:
-            unverified = jwt.decode(
-                request.POST["client_assertion"], options={"verify_signature": False}
-            )
-            client_id = str(unverified.get("sub", ""))
-        except jwt.InvalidTokenError:
-            client_id = ""
+        _, payload = _peek(request.POST["client_assertion"])
+        client_id = str(payload.get("sub", "")) if payload else ""
     return client_id[:64]
+
+
+def _segment(value: str) -> dict | None:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _peek(assertion: str) -> tuple[dict | None, dict | None]:
+    """The UNVERIFIED header and claims of a compact JWS: only to pick the key to verify with."""
+    parts = assertion.split(".")
+    if len(parts) != 3 or len(assertion) > 8192:
+        return None, None
+    return _segment(parts[0]), _segment(parts[1])
 
 
 def _record_failure(request: HttpRequest, failure: _Failure, method: str) -> None:
@@ -159,11 +177,9 @@ def _verify_secret(client_id: str, secret: str) -> Credential:
 
 
 def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str) -> Credential:
-    try:
-        header = jwt.get_unverified_header(assertion)
-        unverified = jwt.decode(assertion, options={"verify_signature": False})
-    except jwt.InvalidTokenError as exc:
-        raise _Failure("malformed_assertion", client_id_param) from exc
+    header, unverified = _peek(assertion)
+    if header is None or unverified is None:
+        raise _Failure("malformed_assertion", client_id_param)
     client_id = unverified.get("sub")
     if not isinstance(client_id, str) or unverified.get("iss") != client_id:
         raise _Failure("assertion_iss_sub_mismatch", client_id_param)
@@ -172,12 +188,7 @@ def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str
     algorithm = header.get("alg")
     if algorithm not in ASSERTION_ALGORITHMS:
         raise _Failure("assertion_algorithm_refused", client_id)
-    candidates = list(
-        Credential.objects.usable()
-        .of_client(client_id)
-        .filter(kind=Credential.Kind.PUBLIC_KEY, algorithm=algorithm)
-        .select_related("agent", "resource")[:20]
-    )
+    candidates = usable_key_credentials(client_id, algorithm, timezone.now())
     kid = header.get("kid")
     if isinstance(kid, str) and kid:
         named = [c for c in candidates if kid in (c.pk, c.jwk_thumbprint)]
@@ -219,15 +230,8 @@ def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str
         jti = claims["jti"]
         if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
             raise _Failure("assertion_bad_jti", client_id, credential.pk)
-        try:
-            with transaction.atomic():
-                AssertionJti.objects.create(
-                    client_id=client_id,
-                    jti=jti,
-                    expires_at=dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC),
-                )
-        except IntegrityError as exc:
-            raise _Failure("assertion_replayed", client_id, credential.pk) from exc
+        expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
+        credential._assertion = (client_id, jti, expires_at)  # consumed by _consume below
         return credential
     raise _Failure(last_error, client_id)
 
@@ -243,8 +247,40 @@ def _touch(credential: Credential) -> None:
         credential.last_used_at = now
 
 
-def authenticate_client(request: HttpRequest) -> ClientPrincipal:
-    """The authenticated client of ``request``, or ``ClientAuthError`` / ``OAuthError``."""
+class ReplayedAssertion(ClientAuthError):
+    """A ``private_key_jwt`` assertion whose ``jti`` was already used."""
+
+
+def consume_assertion(client: ClientPrincipal) -> None:
+    """Enter a deferred assertion ``jti`` in the replay cache; ``ReplayedAssertion`` if used.
+
+    Call it inside the transaction that writes the request's audit entry, so a request costs
+    one write transaction (SQLite has one writer for the whole database).
+    """
+    if client.assertion is None:
+        return
+    client_id, jti, expires_at = client.assertion
+    try:
+        with transaction.atomic():
+            insert_assertion_jti(client_id, jti, expires_at)
+    except IntegrityError as exc:
+        raise ReplayedAssertion() from exc
+
+
+def record_replay(request: HttpRequest, client: ClientPrincipal) -> None:
+    """Count and audit a replayed assertion found by ``consume_assertion``."""
+    address = _address(request)
+    _count_failure(client.client_id, address)
+    failure = _Failure("assertion_replayed", client.client_id, client.credential.pk)
+    _record_failure(request, failure, client.method)
+
+
+def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> ClientPrincipal:
+    """The authenticated client of ``request``, or ``ClientAuthError`` / ``OAuthError``.
+
+    With ``defer_replay`` a ``private_key_jwt`` assertion's ``jti`` is not yet entered in the
+    replay cache: the caller MUST call ``consume_assertion`` in its write transaction.
+    """
     auth = request.headers.get("Authorization", "")
     has_basic = auth[:6].lower() == "basic "
     has_post_secret = "client_secret" in request.POST
@@ -294,7 +330,17 @@ def authenticate_client(request: HttpRequest) -> ClientPrincipal:
         _record_failure(request, failure, method)
         raise ClientAuthError() from None
     _touch(credential)
-    return ClientPrincipal(credential=credential, method=method)
+    client = ClientPrincipal(
+        credential=credential, method=method, assertion=getattr(credential, "_assertion", None)
+    )
+    if not defer_replay:
+        try:
+            consume_assertion(client)
+        except ReplayedAssertion:
+            record_replay(request, client)
+            raise
+        client = ClientPrincipal(credential=credential, method=method)
+    return client
 
 
 def authenticate_resource_server(request: HttpRequest) -> Resource:

@@ -17,7 +17,7 @@ from django.db.models import Model
 
 from agents.models import Agent, AgentVersion, Connection, Resource, Scope, ScopeGrant
 
-from .models import Credential
+from .models import AssertionJti, Credential
 
 
 def q(name: str) -> str:
@@ -116,3 +116,41 @@ def agent_token_context(agent_id: int, now: dt.datetime) -> tuple[set[str], list
     audiences = sorted(value for kind, value in rows if kind == "a")
     version = next((value for kind, value in rows if kind == "v"), None)
     return scopes, audiences, version
+
+
+@lru_cache(maxsize=4)
+def _key_candidates_sql(vendor: str) -> str:
+    return (
+        f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')} "  # noqa: S608
+        f"FROM {table(Credential)} c "
+        f"LEFT JOIN {table(Agent)} a ON c.{q('agent_id')} = a.{q('id')} "
+        f"LEFT JOIN {table(Resource)} r ON c.{q('resource_id')} = r.{q('id')} "
+        f"WHERE (a.{q('slug')} = %s OR r.{q('slug')} = %s) "
+        f"AND c.{q('kind')} = 'public_key' AND c.{q('algorithm')} = %s "
+        f"AND c.{q('status')} IN ('active', 'rotating') AND c.{q('not_before')} <= %s "
+        f"AND (c.{q('expires_at')} IS NULL OR c.{q('expires_at')} > %s) "
+        f"ORDER BY c.{q('created_at')} DESC LIMIT 20"
+    )
+
+
+def usable_key_credentials(client_id: str, algorithm: str, now: dt.datetime) -> list[Credential]:
+    """The usable public-key credentials of a client for one algorithm, with principals."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _key_candidates_sql(connection.vendor), [client_id, client_id, algorithm, at, at]
+        )
+        rows = cursor.fetchall()
+    n = width(Credential)
+    return [_attach(load(Credential, row[:n]), row, n) for row in rows]
+
+
+def insert_assertion_jti(client_id: str, jti: str, expires_at: dt.datetime) -> None:
+    """Enter an assertion in the replay cache; ``IntegrityError`` if it is already there."""
+    sql = (
+        f"INSERT INTO {table(AssertionJti)} ({q('client_id')}, {q('jti')}, {q('expires_at')}) "  # noqa: S608
+        "VALUES (%s, %s, %s)"
+    )
+    at = connection.ops.adapt_datetimefield_value(expires_at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_id, jti, at])

@@ -6,12 +6,13 @@ cannot take the audit entry yields 503 and nothing is issued (fail closed), neve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -20,8 +21,11 @@ from audit.services import record
 
 from ..client_auth import (
     ClientPrincipal,
+    ReplayedAssertion,
     authenticate_client,
     authenticate_resource_server,
+    consume_assertion,
+    record_replay,
     token_endpoint_url,
 )
 from ..errors import OAuthError
@@ -111,6 +115,15 @@ def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
 
 
 def _record_refusal(client: ClientPrincipal, grant_type: str, exc: OAuthError) -> None:
+    with transaction.atomic():
+        # A refused request still uses its assertion up; if it was a replay, the refusal
+        # below is the record either way.
+        with contextlib.suppress(ReplayedAssertion):
+            consume_assertion(client)
+        _refusal_entry(client, grant_type, exc)
+
+
+def _refusal_entry(client: ClientPrincipal, grant_type: str, exc: OAuthError) -> None:
     record(
         actor=client.principal,
         action="token.refuse",
@@ -128,7 +141,7 @@ def token(request: HttpRequest) -> HttpResponse:
     grant_type = post.get("grant_type", "")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
-    client = authenticate_client(request)
+    client = authenticate_client(request, defer_replay=True)
     try:
         if grant_type == GRANT_CLIENT_CREDENTIALS:
             issued = token_issue(
@@ -148,6 +161,9 @@ def token(request: HttpRequest) -> HttpResponse:
             )
         else:
             raise OAuthError("unsupported_grant_type", "use client_credentials or token-exchange")
+    except ReplayedAssertion:
+        record_replay(request, client)
+        raise
     except OAuthError as exc:
         _record_refusal(client, grant_type, exc)
         raise

@@ -17,7 +17,7 @@ from audit.principals import SYSTEM
 from audit.services import record
 
 from .. import crypto
-from ..client_auth import ClientPrincipal
+from ..client_auth import ClientPrincipal, consume_assertion
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
 from ..signing import sign_jws
@@ -121,7 +121,7 @@ def _version(agent: Agent) -> str | None:
     return agent.current_version.label if agent.current_version_id else None
 
 
-def _audit_issue(**entry: Any) -> None:
+def _audit_issue(client: ClientPrincipal | None = None, **entry: Any) -> None:
     """The audit entry of an issuance, exchange or introspection: its only write.
 
     Everything else (reads, signing) happens before it, outside the transaction, so the write
@@ -129,6 +129,8 @@ def _audit_issue(**entry: Any) -> None:
     this commits: if the entry cannot be written, nothing is issued (fail closed).
     """
     with transaction.atomic():
+        if client is not None:
+            consume_assertion(client)  # the replay-cache entry shares the one write
         record(**entry)
 
 
@@ -166,6 +168,7 @@ def token_issue(
     }
     token = _sign(claims)
     _audit_issue(
+        client,
         actor=agent.principal,
         action="token.issue",
         resource=" ".join(aud)[:300],
@@ -311,6 +314,7 @@ def token_exchange(
     token = _sign(claims)
     chain = [f"agent:{subject_agent.slug}"] if actor_token else []
     _audit_issue(
+        client,
         actor=agent.principal,
         action=action,
         resource=" ".join(aud)[:300],
