@@ -49,7 +49,7 @@ class ManagedAgentField(serializers.SlugRelatedField):
         )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ActionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 

@@ -75,7 +75,7 @@ class RegistryViewSet(viewsets.GenericViewSet):
         return super().handle_exception(exc)
 
     def _reason(self) -> str:
-        body = s.ReasonSerializer(data=self.request.data)
+        body = s.ActionReasonSerializer(data=self.request.data)
         body.is_valid(raise_exception=True)
         return body.validated_data["reason"]
 
@@ -179,7 +179,7 @@ class AgentViewSet(
         return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
 
     @extend_schema(
-        request=s.ReasonSerializer,
+        request=s.ActionReasonSerializer,
         responses={200: s.AgentSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Suspend an active agent (its team, reviewers and admins)",
     )
@@ -188,7 +188,7 @@ class AgentViewSet(
         return self._lifecycle(services.agent_suspend)
 
     @extend_schema(
-        request=s.ReasonSerializer,
+        request=s.ActionReasonSerializer,
         responses={200: s.AgentSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Reactivate a suspended agent",
     )
@@ -197,7 +197,7 @@ class AgentViewSet(
         return self._lifecycle(services.agent_reactivate)
 
     @extend_schema(
-        request=s.ReasonSerializer,
+        request=s.ActionReasonSerializer,
         responses={200: s.AgentSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Decommission an agent for good (ends its grants)",
     )
@@ -287,7 +287,7 @@ class ScopeGrantViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListRet
         )
 
     @extend_schema(
-        request=s.ReasonSerializer,
+        request=s.ActionReasonSerializer,
         responses={200: s.ScopeGrantSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Revoke a grant now",
     )
@@ -407,7 +407,7 @@ class WorkflowRunViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListRe
         return Response(s.WorkflowRunSerializer(self.get_queryset().get(pk=run.pk)).data)
 
     @extend_schema(
-        request=s.ReasonSerializer,
+        request=s.ActionReasonSerializer,
         responses={200: s.WorkflowRunSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Complete a run; its task tokens stop working",
     )
@@ -416,7 +416,7 @@ class WorkflowRunViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListRe
         return self._end(services.run_complete)
 
     @extend_schema(
-        request=s.ReasonSerializer,
+        request=s.ActionReasonSerializer,
         responses={200: s.WorkflowRunSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Cancel a run; its task tokens stop working",
     )
