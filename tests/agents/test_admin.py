@@ -318,3 +318,21 @@ def test_changelist_of_10000_agents_runs_a_flat_number_of_queries(
         response = client.get("/admin/agents/agent/")
     assert response.status_code == 200
     assert b"bulk-1" in response.content or b"bulk-10" in response.content
+
+
+def test_agent_autocomplete_offers_only_visible_agents(world, admin_client_for):
+    response = admin_client_for("own").get(
+        "/admin/autocomplete/",
+        {"app_label": "agents", "model_name": "scopegrant", "field_name": "agent", "term": "agent"},
+    )
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["agent-a"]
+
+
+def test_connection_delete_goes_through_the_service(world, admin_client_for):
+    url = f"/admin/agents/connection/{world.conn_a.pk}/delete/"
+    assert admin_client_for("reviewer").post(url, {"post": "yes"}).status_code == 403
+    assert admin_client_for("own").post(url, {"post": "yes"}).status_code == 302
+    assert not Connection.objects.filter(pk=world.conn_a.pk).exists()
+    entry = AuditEntry.objects.get(action="connection.delete")
+    assert entry.actor == "user:alice" and entry.changes["resource"] == "ledger"
