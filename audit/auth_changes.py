@@ -76,11 +76,15 @@ def _group_before_save(sender, instance, raw=False, **kwargs) -> None:
     if instance.pk is not None:
         old = Group.objects.filter(pk=instance.pk).first()
         before = snapshot(old, GROUP_FIELDS) if old is not None else {}
+    if not before:
+        # A new group is empty: it grants nothing until permissions or members are added, and
+        # those are audited. (Teams provision one group each; their service audits the team.)
+        return
     changes = diff(before, snapshot(instance, GROUP_FIELDS))
     if changes:
         record(
             actor=context.current_actor(),
-            action="group.change" if before else "group.create",
+            action="group.change",
             resource=f"group:{instance.name}",
             target_type="group",
             target_id=instance.pk or "",
