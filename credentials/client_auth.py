@@ -40,9 +40,10 @@ ASSERTION_MAX_LIFETIME_SECONDS = 3600  # Authlib and most clients default to one
 LEEWAY_SECONDS = 5
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 
-# (failures, window seconds): beyond this many failures the client or address waits.
-FAILURES_PER_CLIENT = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_CLIENT", (20, 300))
-FAILURES_PER_ADDRESS = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_ADDRESS", (100, 300))
+# (failures, window seconds): beyond this many failures the client or address waits. Read on
+# each use so a deployment (or a test) can change them in settings.
+FAILURES_PER_CLIENT = (20, 300)
+FAILURES_PER_ADDRESS = (100, 300)
 
 _DUMMY_HMAC = "0" * 64
 
@@ -92,10 +93,12 @@ def _address(request: HttpRequest) -> str:
 
 
 def _counter_keys(client_id: str, address: str) -> list[tuple[str, tuple[int, int]]]:
-    keys = [(f"credauth:ip:{address}", FAILURES_PER_ADDRESS)]
+    per_address = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_ADDRESS", FAILURES_PER_ADDRESS)
+    per_client = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_CLIENT", FAILURES_PER_CLIENT)
+    keys = [(f"credauth:ip:{address}", per_address)]
     if client_id:
         digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
-        keys.append((f"credauth:client:{digest}", FAILURES_PER_CLIENT))
+        keys.append((f"credauth:client:{digest}", per_client))
     return keys
 
 
