@@ -169,17 +169,40 @@ def _effective_trust(agent: Agent, act_chain: tuple[str, ...]) -> dict[str, Any]
     return {"score": score, "level": level}
 
 
-def decision_make(
+@dataclass
+class _Request:
+    """Everything one decision has loaded: the input, the token check, the registry rows."""
+
+    caller: Resource
+    target: Resource
+    action: str
+    amount: Decimal
+    now: dt.datetime
+    check: TokenCheck
+    granted: bool
+    connection: ConnectionRow | None
+    org: Any
+    log_only: frozenset[str]
+    trust: dict[str, Any] | None
+    actor: str
+    on_behalf_of: list[str]
+
+    @property
+    def agent(self) -> Agent | None:
+        return self.check.agent
+
+
+def _load(
     *,
     caller: Resource,
-    token: str,
-    action: str,
-    resource: str,
-    cost: Any = None,
-    connection_id: int | None = None,
-    now: dt.datetime | None = None,
-) -> Decision:
-    """Decide, count and audit one request of an agent to ``action`` on ``resource``."""
+    token: Any,
+    action: Any,
+    resource: Any,
+    cost: Any,
+    connection_id: int | None,
+    now: dt.datetime | None,
+) -> _Request:
+    """Validate the input (400s) and read what the rules need: the token check, one query."""
     if not isinstance(action, str) or not ACTION_RE.match(action):
         raise DecisionInputError("invalid_request", "action must be a lowercase action name")
     if not isinstance(token, str) or not token:
@@ -204,68 +227,131 @@ def decision_make(
         raise DecisionInputError(
             "invalid_request", f"unknown action {action!r} on resource {target.slug!r}"
         )
-    org = ctx.policy
     connection = ctx.connection
     if connection is not None and connection_id is not None and connection.pk != connection_id:
         connection = None  # the resource server named someone else's connection
-    log_only = p.log_only_rules(org.log_only_rules, connection and connection.log_only_rules)
+    actor, on_behalf_of = _principals(check)
+    return _Request(
+        caller=caller,
+        target=target,
+        action=action,
+        amount=amount,
+        now=now,
+        check=check,
+        granted=ctx.granted,
+        connection=connection,
+        org=ctx.policy,
+        log_only=p.log_only_rules(
+            ctx.policy.log_only_rules, connection and connection.log_only_rules
+        ),
+        trust=_effective_trust(agent, check.act_chain) if agent is not None else None,
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+    )
 
+
+def _evaluate(req: _Request) -> tuple[str, list[str], list[p.LogOnly], ApprovalRequest | None]:
+    """Both layers short of the counters: (decision, reasons, log-only results, approval)."""
+    check, agent = req.check, req.agent
     reasons: list[str] = []
-    extra_log: list[p.LogOnly] = []
-    trust = None
     if not check.active:
         reasons.append(p.token_reason(check.reason))
     elif not agent.is_active:
         reasons.append("agent_inactive")
-    if agent is not None:
-        trust = _effective_trust(agent, check.act_chain)
-    if check.active:
+    else:
         reasons += p.access_reasons(
-            scope_name=scope_name,
+            scope_name=f"{req.target.slug}:{req.action}",
             token_scopes=check.scopes,
-            granted=ctx.granted,
-            connection=connection,
-            action=action,
-            now=now,
+            granted=req.granted,
+            connection=req.connection,
+            action=req.action,
+            now=req.now,
         )
     verdict = p.TrustVerdict()
     if agent is not None:
         verdict = p.trust_evaluate(
-            level=trust["level"],
-            connection_floor=connection.trust_floor if connection else None,
-            org_floor=org.org_trust_floor,
-            log_only=log_only,
+            level=req.trust["level"],
+            connection_floor=req.connection.trust_floor if req.connection else None,
+            org_floor=req.org.org_trust_floor,
+            log_only=req.log_only,
         )
-        extra_log += verdict.log_only
-
-    counters = get_counters()
-    limits = _limits(connection, log_only) if connection is not None else None
-    actor, on_behalf_of = _principals(check)
-    approval = None
-    decision = p.ALLOW
     if reasons or verdict.outcome == p.DENY:
-        decision = p.DENY
-        reasons += verdict.reasons
-    elif verdict.outcome == p.APPROVAL_REQUIRED:
-        approval = approval_covering(
-            fingerprint=approval_fingerprint(
-                agent_slug=agent.slug,
-                resource_slug=target.slug,
-                action=action,
-                cost=amount,
-                workflow_run=check.workflow_run,
-                on_behalf_of=on_behalf_of,
-            ),
-            now=now,
-        )
-        if approval is not None and approval.status == ApprovalRequest.Status.DENIED:
-            decision, reasons = p.DENY, ["approval_denied"]
-        elif approval is not None:
-            reasons = ["approval_granted"]
-        else:
-            decision = p.APPROVAL_REQUIRED
-            reasons = list(verdict.reasons)
+        return p.DENY, reasons + verdict.reasons, verdict.log_only, None
+    if verdict.outcome == p.ALLOW:
+        return p.ALLOW, [], verdict.log_only, None
+    # Below a floor but not quarantined: a human's answer on the identical request decides.
+    approval = approval_covering(
+        fingerprint=approval_fingerprint(
+            agent_slug=agent.slug,
+            resource_slug=req.target.slug,
+            action=req.action,
+            cost=req.amount,
+            workflow_run=check.workflow_run,
+            on_behalf_of=req.on_behalf_of,
+        ),
+        now=req.now,
+    )
+    if approval is None:
+        return p.APPROVAL_REQUIRED, list(verdict.reasons), verdict.log_only, None
+    if approval.status == ApprovalRequest.Status.DENIED:
+        return p.DENY, ["approval_denied"], verdict.log_only, approval
+    return p.ALLOW, ["approval_granted"], verdict.log_only, approval
 
+
+def _audit(req: _Request, result: Decision) -> int:
+    check, connection = req.check, req.connection
+    entry = record(
+        actor=req.actor,
+        actor_id=req.agent.pk if req.agent is not None and not check.act_chain else "",
+        action="decision",
+        outcome=AUDIT_OUTCOME[result.decision],
+        reason=result.message,
+        resource=req.target.slug,
+        target_type="connection" if connection is not None else "",
+        target_id=connection.pk if connection is not None else "",
+        on_behalf_of=req.on_behalf_of,
+        workflow_run=check.workflow_run,
+        token_jti=check.jti,
+        credential_id=check.credential_id,
+        context_data={
+            "decision": result.decision,
+            "reasons": result.reasons,
+            "log_only": [lo.as_dict() for lo in result.log_only],
+            "requested_action": req.action,
+            "cost": str(req.amount),
+            "trust": req.trust,
+            "remaining": result.remaining,
+            "approval_id": str(result.approval.pk) if result.approval is not None else None,
+            "resource_server": req.caller.slug,
+            "subject": check.subject,
+        },
+    )
+    return entry.pk
+
+
+def decision_make(
+    *,
+    caller: Resource,
+    token: str,
+    action: str,
+    resource: str,
+    cost: Any = None,
+    connection_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Decision:
+    """Decide, count and audit one request of an agent to ``action`` on ``resource``."""
+    req = _load(
+        caller=caller,
+        token=token,
+        action=action,
+        resource=resource,
+        cost=cost,
+        connection_id=connection_id,
+        now=now,
+    )
+    decision, reasons, extra_log, approval = _evaluate(req)
+    counters = get_counters()
+    limits = _limits(req.connection, req.log_only) if req.connection is not None else None
     usage: Usage | None = None
     consumed = False
     # A transaction only when it has more than one write to hold together: database counters
@@ -284,79 +370,51 @@ def decision_make(
                 with db_connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             if limits is not None:
+                # Counted only when everything else allows; otherwise a peek for `remaining`.
                 try:
                     usage = counters.consume(
-                        limits=limits, cost=amount, now=now, dry_run=decision != p.ALLOW
+                        limits=limits, cost=req.amount, now=req.now, dry_run=decision != p.ALLOW
                     )
                 except Exception as exc:  # Redis down, lock timeout: fail closed
-                    if isinstance(exc, DecisionInputError):
-                        raise
                     raise DecisionUnavailable(
                         "temporarily_unavailable", "the shared counters cannot be reached"
                     ) from exc
                 consumed = usage.consumed
                 counted, counted_log = _counter_reasons(usage, limits)
-                extra_log += counted_log
+                extra_log = [*extra_log, *counted_log]
                 if counted and decision != p.DENY:
                     # An enforced limit refuses: deny, and open no approval for it.
-                    decision, reasons = p.DENY, counted
-                    approval = None
+                    decision, reasons, approval = p.DENY, counted, None
             if decision == p.APPROVAL_REQUIRED:
                 approval = approval_request_open(
-                    agent=agent,
-                    resource=target,
-                    connection_id=connection.pk if connection is not None else None,
-                    action=action,
-                    cost=amount,
-                    workflow_run=check.workflow_run,
-                    on_behalf_of=on_behalf_of,
-                    token_jti=check.jti,
+                    agent=req.agent,
+                    resource=req.target,
+                    connection_id=req.connection.pk if req.connection is not None else None,
+                    action=req.action,
+                    cost=req.amount,
+                    workflow_run=req.check.workflow_run,
+                    on_behalf_of=req.on_behalf_of,
+                    token_jti=req.check.jti,
                     reasons=reasons,
-                    now=now,
-                    policy=org,
+                    now=req.now,
+                    policy=req.org,
                 )
                 reasons = [*reasons, "approval_pending"]
             result = Decision(
                 decision=decision,
                 reasons=reasons,
                 message=p.message_for(decision, reasons, extra_log),
-                trust=trust,
+                trust=req.trust,
                 remaining=_remaining(usage),
                 approval=approval,
                 log_only=extra_log,
             )
-            entry = record(
-                actor=actor,
-                actor_id=agent.pk if agent is not None and not check.act_chain else "",
-                action="decision",
-                outcome=AUDIT_OUTCOME[decision],
-                reason=result.message,
-                resource=target.slug,
-                target_type="connection" if connection is not None else "",
-                target_id=connection.pk if connection is not None else "",
-                on_behalf_of=on_behalf_of,
-                workflow_run=check.workflow_run,
-                token_jti=check.jti,
-                credential_id=check.credential_id,
-                context_data={
-                    "decision": decision,
-                    "reasons": reasons,
-                    "log_only": [lo.as_dict() for lo in extra_log],
-                    "requested_action": action,
-                    "cost": str(amount),
-                    "trust": trust,
-                    "remaining": result.remaining,
-                    "approval_id": str(approval.pk) if approval is not None else None,
-                    "resource_server": caller.slug,
-                    "subject": check.subject,
-                },
-            )
-            result.audit_id = entry.pk
+            result.audit_id = _audit(req, result)
     except BaseException as exc:
         # Fail closed without charging the agent: a count the audit log does not explain is
         # refunded (database counters rolled back with the transaction already).
         if consumed and limits is not None and not getattr(counters, "transactional", False):
-            counters.refund(limits=limits, cost=amount, now=now)
+            counters.refund(limits=limits, cost=req.amount, now=req.now)
         if isinstance(exc, AuditWriteError):
             raise DecisionUnavailable(
                 "temporarily_unavailable", "the decision could not be recorded; nothing allowed"

@@ -3,9 +3,9 @@
     python -m tests.decisions._decide hammer <resource-id> <token> <attempts> <start-at>
     python -m tests.decisions._decide stepwise <resource-id> <token>
 
-``hammer`` prints how many attempts were allowed. ``stepwise`` decides once per line read on
-stdin and prints each decision with its reasons, so the parent can change state in between
-while this process stays warm.
+``hammer`` prints how many of its decisions (a warm-up plus the attempts) were allowed.
+``stepwise`` decides once per line read on stdin and prints each decision with its reasons,
+so the parent can change state in between while this process stays warm.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def main() -> None:
 
     if mode == "hammer":
         attempts, start_at = int(sys.argv[4]), float(sys.argv[5])
-        decide()  # warm up imports, connections and key caches before the start line
+        # Warm up imports, connections and key caches before the start line; it counts too.
+        allowed = decide().decision == "allow"
         time.sleep(max(0.0, start_at - time.time()))
-        print(sum(decide().decision == "allow" for _ in range(attempts)))
+        print(allowed + sum(decide().decision == "allow" for _ in range(attempts)))
         return
     for _line in sys.stdin:
         result = decide()

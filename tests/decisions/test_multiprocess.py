@@ -47,7 +47,7 @@ def test_two_processes_hammering_one_connection_get_exactly_n_allows(
     world = make_world(rate_limit=20, rate_window_seconds=3600)
     token = world.token()
     env = _env(counter_backend, redis_url)
-    start_at = str(time.time() + 5)
+    start_at = str(time.time() + 10)  # Django starts slowly on a busy machine
     procs = [
         subprocess.Popen(
             [
@@ -73,8 +73,7 @@ def test_two_processes_hammering_one_connection_get_exactly_n_allows(
         out, err = p.communicate(timeout=180)
         assert p.returncode == 0, err
         counts.append(int(out.strip().splitlines()[-1]))
-    # each process also made one warm-up decision before the start line
-    assert sum(counts) == 18, counts  # 20 minus the two warm-ups
+    assert sum(counts) == 20, counts
     decisions = AuditEntry.objects.filter(action="decision", resource=world.resource.slug)
     assert decisions.count() == 62  # every decision audited, allowed or not
     assert decisions.filter(outcome="success").count() == 20
