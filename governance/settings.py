@@ -233,6 +233,8 @@ AUDIT_JWKS_PROVIDER = "governance.auditlog.keys.public_jwks"
 
 # Shared counters for rate limits and budgets: "redis" (REDIS_URL) or "database".
 RATE_LIMIT_BACKEND = env.str("RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "database")
+# False: decisions commit with synchronous_commit off (PostgreSQL) — see docs/decisions.md.
+DECISIONS_DURABLE_AUDIT = env.bool("DECISIONS_DURABLE_AUDIT", default=True)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
