@@ -42,16 +42,23 @@ def verify_with_jwks(base: str, token: str) -> dict:
 
 def secret_client(client, base, method="client_secret_basic") -> OAuth2Client:
     return OAuth2Client(
-        client.client_id, client.secret, token_endpoint_auth_method=method, base_url=base
+        client.client_id,
+        client.secret,
+        token_endpoint_auth_method=method,
+        revocation_endpoint_auth_method=method,
+        base_url=base,
     )
 
 
 def key_client(client_id, keypair, base) -> OAuth2Client:
     key_type = ECKey if keypair.alg == "ES256" else OKPKey
+    # The assertion's aud is the token endpoint for every endpoint (RFC 7523 allows it).
+    auth = PrivateKeyJWT(f"{base}/oauth/token", alg=keypair.alg)
     return OAuth2Client(
         client_id,
         key_type.import_key(keypair.private_jwk),
-        token_endpoint_auth_method=PrivateKeyJWT(f"{base}/oauth/token", alg=keypair.alg),
+        token_endpoint_auth_method=auth,
+        revocation_endpoint_auth_method=auth,  # Authlib signs revocation separately
     )
 
 
@@ -184,3 +191,53 @@ def test_seed_failure_case_deactivated_human_does_not_stop_the_agent(live_issuer
     with OAuth2Client(agent.slug, issued.secret) as session:
         token = session.fetch_token(f"{live_issuer}/oauth/token", grant_type="client_credentials")
     assert verify_with_jwks(live_issuer, token["access_token"])["sub"] == "invoice-reconciler"
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post", "private_key_jwt"])
+def test_every_auth_method_for_every_grant_and_endpoint(live_issuer, method):
+    """client_credentials, token exchange, introspection (as a resource server) and revocation,
+    each with the method under test, through Authlib."""
+    agent = agent_with_secret(scopes=("ledger:read", "ledger:write"))
+    rs = resource_with_secret(audience="https://ledger.example.test")
+    f.ConnectionFactory(agent=agent.agent, resource=rs.resource)
+    run = agent_services.run_start(
+        workflow=f.WorkflowFactory(), run_id=f"run-{method}", triggered_by="user:alice"
+    )
+    if method == "private_key_jwt":
+        agent_key, rs_key = make_keypair("ES256"), make_keypair("EdDSA")
+        services.credential_issue(
+            agent=agent.agent, kind="public_key", public_jwk=agent_key.public_jwk
+        )
+        services.credential_issue(
+            resource=rs.resource, kind="public_key", public_jwk=rs_key.public_jwk
+        )
+        agent_session = key_client(agent.client_id, agent_key, live_issuer)
+        rs_session = key_client(rs.client_id, rs_key, live_issuer)
+    else:
+        agent_session = secret_client(agent, live_issuer, method)
+        rs_session = secret_client(rs, live_issuer, method)
+    url = f"{live_issuer}/oauth/token"
+    with agent_session as session, rs_session as resource_server:
+        token = session.fetch_token(url, grant_type="client_credentials", scope="ledger:read")
+        task = session.fetch_token(
+            url,
+            grant_type=EXCHANGE,
+            subject_token=token["access_token"],
+            subject_token_type=AT,
+            workflow_run=run.run_id,
+        )
+        assert verify_with_jwks(live_issuer, task["access_token"])["workflow_run"] == run.run_id
+        introspect = f"{live_issuer}/oauth/introspect"
+        info = resource_server.introspect_token(introspect, token=task["access_token"]).json()
+        assert info["active"] is True and info["workflow_run"] == run.run_id
+        revoked = session.revoke_token(f"{live_issuer}/oauth/revoke", token=token["access_token"])
+        assert revoked.status_code == 200
+        # Revoking the subject ends the task token exchanged from it.
+        info = resource_server.introspect_token(introspect, token=task["access_token"]).json()
+        assert info == {"active": False}
+    methods = set(
+        AuditEntry.objects.filter(action__in=["token.issue", "token.exchange"]).values_list(
+            "changes__auth_method", flat=True
+        )
+    )
+    assert methods == {method}
