@@ -2,6 +2,7 @@
 p99 ≤ 10 ms on PostgreSQL + Redis), every decision audited.
 
     .venv/bin/python bench/decisions_http.py [--seconds 10] [--connections 8] [--workers 2]
+                                             [--relaxed]
 
 Uses DATABASE_URL (PostgreSQL) and REDIS_URL from the environment (defaults below), migrates,
 makes a resource server, a trusted agent and a token, starts gunicorn with DEBUG off, then
@@ -104,7 +105,12 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument(
+        "--relaxed", action="store_true", help="DECISIONS_DURABLE_AUDIT=false (no WAL flush wait)"
+    )
     args = ap.parse_args()
+    if args.relaxed:
+        BENCH_ENV["DECISIONS_DURABLE_AUDIT"] = "false"
 
     os.environ.update(BENCH_ENV)
     if BENCH_ENV["DATABASE_URL"].endswith("/bench_decisions_http"):
@@ -173,7 +179,8 @@ def main() -> None:
         )
         audited = AuditEntry.objects.filter(action="decision").count() - before
         _report(
-            f"decisions (gunicorn {args.workers}w×{args.threads}t, {args.connections} conns)",
+            f"decisions (gunicorn {args.workers}w×{args.threads}t, {args.connections} conns, "
+            f"durable audit: {not args.relaxed})",
             latencies,
             errors,
             elapsed,
