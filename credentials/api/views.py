@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from agents.models import Agent, Resource
+from agents.models import Resource
 from agents.permissions import (
     agents_visible_to,
     can_decide,
@@ -158,7 +158,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 @csrf_exempt
 def self_rotate(request: HttpRequest) -> HttpResponse:
-    """``POST /api/v1/credentials/rotate``: an agent rotates the credential it authenticates with.
+    """``POST /api/v1/credentials/rotate``: a client rotates the credential it authenticates with.
 
     Client authentication as at the token endpoint. Form or JSON body: ``emergency`` (the
     predecessor dies now) and, for a key credential, ``public_jwk`` (the new public key).
@@ -168,9 +168,8 @@ def self_rotate(request: HttpRequest) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     try:
+        # Agents and resource servers alike rotate the credential they authenticate with.
         client = authenticate_client(request)
-        if client.agent is None or not isinstance(client.agent, Agent):
-            raise OAuthError("unauthorized_client", "only agents rotate their own credentials")
         params: dict[str, Any] = dict(request.POST.items())
         if request.content_type == "application/json":
             try:

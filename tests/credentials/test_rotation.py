@@ -213,3 +213,14 @@ def test_cli_jwks_issue_and_revoke(capsys):
     call_command("credentials", "jwks", "--all")
     keys = json.loads(capsys.readouterr().out)["keys"]
     assert keys and all(set(k) >= {"kid", "alg", "kty"} and "d" not in k for k in keys)
+
+
+def test_a_resource_server_rotates_its_own_secret(client):
+    from .conftest import resource_with_secret
+
+    rs = resource_with_secret()
+    response = client.post(
+        "/api/v1/credentials/rotate", HTTP_AUTHORIZATION=basic(rs.client_id, rs.secret)
+    )
+    assert response.status_code == 201
+    assert response.json()["principal"] == f"resource:{rs.client_id}"
