@@ -234,7 +234,7 @@ def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str
         if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
             raise _Failure("assertion_bad_jti", client_id, credential.pk)
         expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
-        credential._assertion = (client_id, jti, expires_at)  # consumed by _consume below
+        credential._assertion = (client_id, jti, expires_at)  # see consume_assertion
         return credential
     raise _Failure(last_error, client_id)
 

@@ -215,7 +215,9 @@ def test_assertion_attacks_are_invalid_client(world, attack):
 # -- forged access tokens ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("attack", ["alg_none", "hs256_with_jwks_key", "foreign_key_real_kid"])
+@pytest.mark.parametrize(
+    "attack", ["alg_none", "hs256_with_jwks_key", "foreign_key_real_kid", "foreign_kid"]
+)
 def test_forged_access_tokens_are_inactive_and_not_exchangeable(world, attack):
     real = token_for(world)
     header = jwt.get_unverified_header(real)
@@ -233,8 +235,9 @@ def test_forged_access_tokens_are_inactive_and_not_exchangeable(world, attack):
         forged = unsigned(hs_header, claims, key=pem)
     else:
         attacker = ec.generate_private_key(ec.SECP256R1())
+        kid = header["kid"] if attack == "foreign_key_real_kid" else "attacker-kid"
         forged = jwt.encode(
-            claims, attacker, algorithm="ES256", headers={"kid": header["kid"], "typ": "at+jwt"}
+            claims, attacker, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"}
         )
     assert introspect(world, forged) == {"active": False}
     before = issued_count()
