@@ -178,3 +178,16 @@ def test_agent_list_paginates_keeping_the_filters(org):
     assert [a.slug for a in second.context["page"].object_list] == [
         f"bulk-{n:02d}" for n in range(50, 55)
     ]
+
+
+@pytest.mark.parametrize("who", ["alice", "rita"])
+def test_every_nav_link_answers(org, who):
+    import re
+
+    client = client_for(org[who])
+    page = client.get("/portal/").content.decode()
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    links = re.findall(r'href="([^"]+)"', nav)
+    assert {"/portal/", "/portal/agents/", "/portal/approvals/", "/portal/audit/"} <= set(links)
+    for link in links:
+        assert client.get(link).status_code == 200, link
