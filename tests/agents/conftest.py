@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import transaction
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from agents import services
@@ -29,8 +32,7 @@ class World:
     users: dict[str, Any]
 
 
-@pytest.fixture
-def world(db) -> World:
+def _build_world() -> World:
     team_a = f.TeamFactory(slug="team-a")
     team_b = f.TeamFactory(slug="team-b")
     agent_a = f.AgentFactory(slug="agent-a", owner_team=team_a)
@@ -63,6 +65,27 @@ def world(db) -> World:
             "admin": f.platform_admin(username="adam"),
         },
     )
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    """The world built once per module inside a transaction rolled back at the end (what
+    ``TestCase.setUpTestData`` does); each test runs in a savepoint inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        from django.contrib.auth.hashers import make_password
+
+        # Built before the per-test hasher fixture applies: hash once, cheaply.
+        with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            make_password("warm")
+            built = _build_world()
+        yield built
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(_module_world, db) -> World:
+    # A fresh copy per test, so in-memory changes made by one test never reach the next.
+    return copy.deepcopy(_module_world)
 
 
 @pytest.fixture
