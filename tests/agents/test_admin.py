@@ -336,3 +336,28 @@ def test_connection_delete_goes_through_the_service(world, admin_client_for):
     assert not Connection.objects.filter(pk=world.conn_a.pk).exists()
     entry = AuditEntry.objects.get(action="connection.delete")
     assert entry.actor == "user:alice" and entry.changes["resource"] == "ledger"
+
+
+ALL_MODELS = [
+    "team",
+    "agent",
+    "agentversion",
+    "scope",
+    "scopegrant",
+    "resource",
+    "connection",
+    "workflow",
+    "workflowrun",
+    "apitoken",
+    "organisationpolicy",
+]
+
+
+@pytest.mark.parametrize("role", ["norole", "own", "reviewer", "admin"])
+def test_every_admin_page_renders_or_refuses_never_500(world, admin_client_for, role):
+    client = admin_client_for(role)
+    for model in ALL_MODELS:
+        for page in ["", "add/", "?q=a", "?o=1"]:
+            response = client.get(f"/admin/agents/{model}/{page}")
+            assert response.status_code in (200, 302, 403), (model, page, response.status_code)
+    assert client.get("/admin/").status_code == 200
