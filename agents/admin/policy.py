@@ -1,4 +1,4 @@
-"""Admin of the organisation policy (platform admins, one row) and of personal API tokens."""
+"""Admin of the organisation policy (one row), personal API tokens and team object permissions."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from .. import services
 from ..errors import RegistryError
-from ..models import ApiToken, OrganisationPolicy
+from ..models import (
+    ApiToken,
+    OrganisationPolicy,
+    TeamGroupObjectPermission,
+    TeamUserObjectPermission,
+)
 from ..permissions import is_platform_admin
 from ..services.registry import POLICY_FIELDS
 from .base import ServiceAdmin, badge
@@ -158,3 +163,46 @@ class ApiTokenAdmin(ServiceAdmin):
             "revoked",
             by=request.user,
         )
+
+
+class _TeamPermissionAdmin(admin.ModelAdmin):
+    """Guardian's rows on teams, read-only: they change with team membership (services)."""
+
+    list_display = ["content_object", "holder", "permission"]
+    list_filter = ["permission__codename"]
+    list_select_related = ["content_object", "permission"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_staff and is_platform_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TeamGroupObjectPermission)
+class TeamGroupObjectPermissionAdmin(_TeamPermissionAdmin):
+    list_select_related = ["content_object", "permission", "group"]
+    search_fields = ["content_object__slug", "group__name"]
+
+    @admin.display(description="group")
+    def holder(self, obj):
+        return obj.group.name
+
+
+@admin.register(TeamUserObjectPermission)
+class TeamUserObjectPermissionAdmin(_TeamPermissionAdmin):
+    list_select_related = ["content_object", "permission", "user"]
+    search_fields = ["content_object__slug", "user__username"]
+
+    @admin.display(description="user")
+    def holder(self, obj):
+        return obj.user.get_username()

@@ -350,6 +350,8 @@ ALL_MODELS = [
     "workflowrun",
     "apitoken",
     "organisationpolicy",
+    "teamgroupobjectpermission",
+    "teamuserobjectpermission",
 ]
 
 
