@@ -193,3 +193,28 @@ def test_admin_is_read_only_and_team_scoped(client, pending):
     assert client.post(url, {"status": "approved"}).status_code == 403
     client.force_login(f.team_member(f.TeamFactory(), username="stranger2"))
     assert client.get(url).status_code == 404
+
+
+def test_cli_lists_and_decides(client, pending):
+    import io
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    def cli(*args):
+        out = io.StringIO()
+        call_command("approvals", *args, "--json", stdout=out)
+        return json.loads(out.getvalue())
+
+    approval_id = pending.decide(client).json()["approval"]["id"]
+    assert [a["id"] for a in cli("list", "--status=pending")] == [approval_id]
+    f.team_member(f.TeamFactory(), username="outsider")
+    with pytest.raises(CommandError, match="may not"):
+        cli("approve", approval_id, "--by=outsider")
+    f.security_reviewer(username="rev3")
+    assert cli("deny", approval_id, "--by=rev3", "--reason=no")["status"] == "denied"
+    with pytest.raises(CommandError, match="already denied"):
+        cli("approve", approval_id, "--by=rev3")
+    with pytest.raises(CommandError, match="not an approval request id"):
+        cli("show", "nope")
+    assert pending.decide(client).json()["reasons"] == ["approval_denied"]

@@ -72,3 +72,32 @@ def test_team_member_cannot_see_trust_admin(client):
     agent = f.AgentFactory()
     client.force_login(f.team_member(agent.owner_team))
     assert client.get(f"/admin/trust/agenttrust/{agent.pk}/change/").status_code in (302, 403)
+
+
+def _cli(*args):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("trust", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_cli_sets_and_shows_and_only_platform_admins_may():
+    from django.core.management import CommandError
+
+    agent = f.AgentFactory(slug="cli-agent")
+    f.platform_admin(username="root")
+    f.security_reviewer(username="rev")
+    data = _cli("set", "cli-agent", "--score=70", "--level=pending", "--reason=r", "--by=root")
+    assert data["trust_score"] == 70 and data["trust_level"] == "pending"
+    assert AuditEntry.objects.get(action="trust.set").actor == "user:root"
+    with pytest.raises(CommandError, match="not a platform admin"):
+        _cli("set", "cli-agent", "--score=90", "--level=trusted", "--reason=r", "--by=rev")
+    with pytest.raises(CommandError, match="0 to 100"):
+        _cli("set", "cli-agent", "--score=101", "--level=trusted", "--reason=r")
+    assert _cli("show", "cli-agent")["trust_score"] == 70
+    agent.refresh_from_db()
+    assert agent.trust_level == "pending"
