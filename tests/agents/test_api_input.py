@@ -321,3 +321,24 @@ def test_list_queries_do_not_grow_with_rows(world, api, role):
             body = client.get(f"/api/v1/{endpoint}/").json()
         assert body["count"] > 1
         assert len(ctx.captured_queries) == small[endpoint], endpoint
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/agents/agent-a/suspend/",
+        "/api/v1/agents/agent-a/decommission/",
+        "/api/v1/grants/{grant}/revoke/",
+        "/api/v1/runs/run-a/complete/",
+        "/api/v1/runs/run-a/cancel/",
+    ],
+)
+@pytest.mark.parametrize("body", [{"reason": "x" * 2001}, {"reason": ["a", "list"]}])
+def test_bad_action_body_is_a_400_on_reason_and_changes_nothing(world, api, url, body):
+    before = _counts()
+    response = api("own").post(url.format(grant=world.grant_a.pk), body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"reason"}
+    assert _counts() == before
+    assert m.Agent.objects.get(pk=world.agent_a.pk).status == "active"
+    assert m.WorkflowRun.objects.get(pk=world.run_a.pk).status == "running"
