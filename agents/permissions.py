@@ -238,7 +238,8 @@ class TeamScopedAdminMixin:
     def response_action(self, request, queryset):
         # An action on a row one cannot see is a 404, like opening it.
         selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        if selected and not request.POST.get("select_across"):
+        # (the changelist always posts select_across, "0" unless "select all" was used)
+        if selected and request.POST.get("select_across", "0") in ("", "0"):
             try:
                 found = self.get_queryset(request).filter(pk__in=selected).count()
             except (ValueError, TypeError) as exc:

@@ -65,7 +65,13 @@ def test_own_team_and_reviewer_see_the_change_page(world, admin_client_for, mode
 def test_action_on_another_teams_agent_is_404_and_changes_nothing(world, admin_client_for):
     response = admin_client_for("other").post(
         "/admin/agents/agent/",
-        {"action": "suspend", ACTION_CHECKBOX_NAME: [world.agent_a.pk], "reason": "x"},
+        {
+            "action": "suspend",
+            ACTION_CHECKBOX_NAME: [world.agent_a.pk],
+            "reason": "x",
+            "select_across": "0",  # as the changelist form sends it
+            "index": "0",
+        },
     )
     assert response.status_code == 404
     assert Agent.objects.get(pk=world.agent_a.pk).status == "active"
