@@ -9,6 +9,7 @@ from django.http import HttpRequest, JsonResponse
 
 from .client import GovernanceError
 from .conf import governance
+from .jwks import JWKSError
 from .verify import TokenRejected, verify_access_token
 
 
@@ -59,6 +60,9 @@ def authorize(request: HttpRequest, *, action: str, cost: Any = None) -> AgentAc
         )
     try:
         claims = verify_access_token(token, jwks=gov.jwks, issuer=gov.issuer, audience=gov.audience)
+    except JWKSError as exc:
+        # Fail closed: without the issuer's keys nothing is verified, so nothing is allowed.
+        raise _refuse(503, {"error": "temporarily_unavailable", "message": str(exc)}) from None
     except TokenRejected as exc:
         raise _refuse(
             401,

@@ -71,8 +71,13 @@ class JWKSCache:
         """(public key, pinned algorithm) for ``kid``, fetching the JWKS if stale or unknown."""
         now = time.monotonic()
         with self._lock:
-            if now - self._fetched_at > self.ttl:
-                self._fetch()
-            elif kid not in self._keys and now - self._fetched_at > self.min_refetch:
-                self._fetch()  # a rotation published a key we have not seen yet
+            stale = now - self._fetched_at > self.ttl
+            unknown = kid not in self._keys and now - self._fetched_at > self.min_refetch
+            if stale or unknown:  # an unknown kid: a rotation published a key we have not seen
+                try:
+                    self._fetch()
+                except JWKSError:
+                    if kid not in self._keys:
+                        raise
+                    # The issuer is unreachable but this key was published: keep using it.
             return self._keys.get(kid)

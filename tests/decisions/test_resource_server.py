@@ -15,6 +15,7 @@ from credentials import signing
 from credentials.services.keys import signing_keys_rotate
 from governance.resource_server import JWKSCache, TokenRejected, verify_access_token
 from governance.resource_server.conf import _build
+from governance.resource_server.jwks import JWKSError
 from governance.resource_server.middleware import AgentGovernanceMiddleware
 from governance.resource_server.permissions import AgentDecisionPermission
 
@@ -119,3 +120,20 @@ def test_drf_permission_class(live):
     assert resp.status_code == 403
     assert resp.data["reasons"] == ["budget_exceeded"]
     assert view(factory.get("/entries")).status_code == 401
+
+
+def test_jwks_outage_keeps_known_keys_and_fails_closed_on_unknown_ones(live, live_server, settings):
+    jwks = JWKSCache(f"{live_server.url}/.well-known/jwks.json", ttl_seconds=0)
+    token = live.token()
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert jwks.key(kid) is not None
+    nowhere = "http://127.0.0.1:9/.well-known/jwks.json"  # nothing listens on the discard port
+    jwks.url = nowhere
+    assert jwks.key(kid) is not None  # stale but published: still usable
+    with pytest.raises(JWKSError):
+        jwks.key("never-published")
+    # through the middleware, an issuer it cannot reach is a 503, never an allow
+    settings.AGENT_GOVERNANCE = {**settings.AGENT_GOVERNANCE, "JWKS_URL": nowhere}
+    _build.cache_clear()
+    middleware = AgentGovernanceMiddleware(lambda r: HttpResponse("ok"))
+    assert middleware(_request(token)).status_code == 503
