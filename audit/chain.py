@@ -27,27 +27,50 @@ SEQUENCER_LOCK = 0x61756469
 BATCH_SIZE = 2000
 ENTRY_TABLE = "audit_auditentry"
 CHECKPOINT_TABLE = "audit_auditcheckpoint"
-VALUE_COLUMNS = (
-    "id, created_at, actor, actor_id, on_behalf_of, action, outcome, reason, resource, "
+_COLUMNS = (
+    "id, {created_at}, actor, actor_id, on_behalf_of, action, outcome, reason, resource, "
     "target_type, target_id, workflow_run, token_jti, credential_id, request_id, source_ip, "
     "changes, context"
 )
+# PostgreSQL formats the canonical UTC timestamp itself (in C): parsing a timestamptz into a
+# Python datetime and formatting it again was a third of the verifier's time.
+_PG_CREATED_AT = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def value_columns() -> str:
+    """The SELECT list of the hashed fields for this database, in canonical order."""
+    if connection.vendor == "postgresql":
+        return _COLUMNS.format(created_at=_PG_CREATED_AT)
+    return _COLUMNS.format(created_at="created_at")
+
+
+_scan = json.JSONDecoder().scan_once  # the C scanner: no per-call wrapper overhead
 
 
 def _json(text: Any) -> Any:
-    if text is None or not isinstance(text, str):
+    if text.__class__ is not str:
         return text
-    return json.loads(text)
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def values_of(row: tuple) -> tuple:
-    """The canonical field values of a raw ``VALUE_COLUMNS`` row."""
+    """The canonical field values of a raw ``value_columns()`` row."""
     created_at = row[1]
-    if isinstance(created_at, str):  # SQLite without declared-type conversion
-        created_at = dt.datetime.fromisoformat(created_at)
+    if created_at.__class__ is not str:
+        created_at = format_time(created_at)
+    elif not created_at.endswith("Z"):  # SQLite without declared-type conversion
+        created_at = format_time(dt.datetime.fromisoformat(created_at))
     return (
-        int(row[0]),
-        format_time(created_at),
+        row[0],
+        created_at,
         *row[2:4],
         _json(row[4]),
         *row[5:15],
@@ -81,7 +104,7 @@ def sequence_batch(*, batch_size: int = BATCH_SIZE) -> int:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
         seq, prev_hash = chain_head()
         cursor.execute(
-            f"SELECT {VALUE_COLUMNS} FROM {ENTRY_TABLE} WHERE seq IS NULL "  # noqa: S608
+            f"SELECT {value_columns()} FROM {ENTRY_TABLE} WHERE seq IS NULL "  # noqa: S608
             "ORDER BY id LIMIT %s",
             [batch_size],
         )
@@ -169,7 +192,7 @@ def iter_links(
         where.append("seq <= %s")
         params.append(to_seq)
     sql = (
-        f"SELECT seq, prev_hash, hash, {VALUE_COLUMNS} FROM {ENTRY_TABLE} "  # noqa: S608
+        f"SELECT seq, prev_hash, hash, {value_columns()} FROM {ENTRY_TABLE} "  # noqa: S608
         f"WHERE {' AND '.join(where)} ORDER BY seq"
     )
     with read_transaction():

@@ -72,12 +72,16 @@ def format_time(value: dt.datetime) -> str:
 
 def canonical(values: Iterable[Any]) -> bytes:
     """Canonical bytes of an entry given its field values in ``FIELDS`` order."""
-    return _encode([CANONICAL_VERSION, *values]).encode()
+    return _encode((CANONICAL_VERSION, *values)).encode()
 
 
-def entry_hash(values: Iterable[Any], prev_hash: str) -> str:
+_sha256 = hashlib.sha256
+_fromhex = bytes.fromhex
+
+
+def entry_hash(values: tuple, prev_hash: str) -> str:
     """``SHA-256(canonical(entry) ‖ prev_hash)`` as lowercase hex."""
-    return hashlib.sha256(canonical(values) + bytes.fromhex(prev_hash)).hexdigest()
+    return _sha256(_encode((CANONICAL_VERSION, *values)).encode() + _fromhex(prev_hash)).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,6 +130,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
+    workers: int = 1  # processes of the (parallel) pass that produced this report
 
     @property
     def ok(self) -> bool:

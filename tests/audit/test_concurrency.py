@@ -74,3 +74,28 @@ def test_two_sequencers_and_two_writers_never_fork_or_skip():
     assert report.entries == total
     # Both sequencers did part of the work: they really raced for the same head.
     assert sum(chained) == total and min(chained) > 0, chained
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_first_pass_agrees_with_the_sequential_walk(signing_key):
+    from audit import chain
+    from audit.services import checkpoint_create, record
+    from audit.verification import verify_database
+
+    for i in range(60):
+        record(actor="agent:bot", action="decision.allow", resource="ledger", changes={"i": i})
+    chain.sequence_pending()
+    checkpoint_create(signer=signing_key.sign)
+    fast = verify_database(jwks=signing_key.jwks, workers=2, min_parallel=10)
+    assert fast.ok and (fast.entries, fast.checkpoints, fast.last_seq) == (60, 1, 60)
+    assert fast.workers == 2
+    # A break found by the parallel pass is re-walked sequentially, so it is still named.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+        cursor.execute("DELETE FROM audit_auditentry WHERE seq = 31")
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_append_only")
+    broken = verify_database(jwks=signing_key.jwks, workers=2, min_parallel=10)
+    assert broken.workers == 1  # the sequential walk named it
+    assert [p.kind for p in broken.problems] == ["deleted"]
+    assert "seq 31" in broken.problems[0].message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,6 +45,12 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="check the whole chain and every checkpoint")
         verify.add_argument("--jwks", help="public JWKS file (default: the platform's keys)")
         verify.add_argument("--json", action="store_true", help="machine-readable report")
+        verify.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="processes for the parallel first pass on PostgreSQL (1: sequential only)",
+        )
         export = sub.add_parser("export", help="write JSON Lines for the offline verifier")
         export.add_argument("--from-seq", type=int)
         export.add_argument("--to-seq", type=int)
@@ -75,7 +82,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"signed checkpoint at seq {checkpoint.seq} ({checkpoint.key_id})")
 
-    def do_verify(self, *, jwks: str | None, json: bool, **_):
+    def do_verify(self, *, jwks: str | None, json: bool, workers: int, **_):
         if jwks:
             try:
                 key_set = _load_json(jwks)
@@ -83,7 +90,7 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read the JWKS: {exc}") from exc
         else:
             key_set = keys.public_jwks()
-        report = verify_database(jwks=key_set)
+        report = verify_database(jwks=key_set, workers=max(1, workers))
         if json:
             self.stdout.write(
                 _dumps(

@@ -1,0 +1,111 @@
+"""Benchmark: sustained ``record()`` throughput from 2 processes on PostgreSQL, sequencer running.
+
+    .venv/bin/python bench/audit_record.py [--seconds 10] [--writers 2]
+
+Each writer process calls ``audit.services.record()`` in its own transaction (as a service
+does) as fast as it can; one sequencer process runs ``chain.sequence_for`` (the Celery task's
+loop) beside them. A monitor samples the age of the oldest unchained entry every 50 ms: that is
+the sequencing delay. At the end the chain is verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import time
+
+from _audit_common import prepare, setup
+
+
+def writer(url: str, stop_at: float, counter) -> None:
+    import os
+
+    os.environ["DATABASE_URL"] = url
+    setup()
+    from django.db import transaction
+
+    from audit.services import record
+
+    done = 0
+    while time.time() < stop_at:
+        with transaction.atomic():
+            record(
+                actor="agent:invoice-reconciler",
+                action="decision.allow",
+                resource="customer_records",
+                workflow_run="workflow:monthly-close-2025-11",
+                token_jti=f"jti-{os.getpid()}-{done}",
+                context_data={"scope": "customer_records:read", "remaining": done % 100},
+            )
+        done += 1
+    with counter.get_lock():
+        counter.value += done
+
+
+def sequencer(url: str, stop_at: float) -> None:
+    import os
+
+    os.environ["DATABASE_URL"] = url
+    setup()
+    from audit import chain
+
+    chain.sequence_for(seconds=stop_at - time.time() + 2.0, poll=0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--writers", type=int, default=2)
+    parser.add_argument("--database", default="audit_bench_record")
+    args = parser.parse_args()
+    url = prepare(args.database)
+    from django.db import connection
+
+    ctx = mp.get_context("spawn")
+    counter = ctx.Value("q", 0)
+    start_at = time.time() + 4.0  # let the children import Django first
+    stop_at = start_at + args.seconds
+    procs = [ctx.Process(target=sequencer, args=(url, stop_at))]
+    procs += [ctx.Process(target=writer, args=(url, stop_at, counter)) for _ in range(args.writers)]
+    for proc in procs:
+        proc.start()
+    delays: list[float] = []
+    time.sleep(max(0.0, start_at - time.time()))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM audit_auditentry")
+        base = cursor.fetchone()[0]
+        t0 = time.time()
+        while time.time() < stop_at:
+            cursor.execute(
+                "SELECT COALESCE(EXTRACT(EPOCH FROM now() - MIN(created_at)), 0) "
+                "FROM audit_auditentry WHERE seq IS NULL"
+            )
+            delays.append(float(cursor.fetchone()[0]))
+            time.sleep(0.05)
+    for proc in procs:
+        proc.join()
+    elapsed = time.time() - t0
+
+    from audit import chain
+    from audit.verification import verify_database
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COUNT(seq) FROM audit_auditentry")
+        total, chained = cursor.fetchone()
+    report = verify_database(jwks=None)
+    written = total - base
+    delays.sort()
+    p99 = delays[int(len(delays) * 0.99) - 1] if delays else 0.0
+    print(f"{args.writers} writer processes, {args.seconds:.0f} s: {counter.value:,} entries")
+    print(f"record() throughput: {written / elapsed:,.0f} entries/s (all writers together)")
+    print(
+        f"sequencing delay (age of the oldest unchained entry, {len(delays)} samples): "
+        f"median {statistics.median(delays):.3f} s, p99 {p99:.3f} s, max {max(delays):.3f} s"
+    )
+    print(f"chained {chained:,} of {total:,}; unchained now {chain.unsequenced_count()}")
+    print(report.lines()[-1])
+
+
+if __name__ == "__main__":
+    main()
