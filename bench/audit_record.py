@@ -18,7 +18,15 @@ import time
 from _audit_common import prepare, setup
 
 
-def writer(url: str, stop_at: float, counter) -> None:
+def _ready(sync) -> float:
+    ready, go, stop_at = sync
+    with ready.get_lock():
+        ready.value += 1
+    go.wait()
+    return stop_at.value
+
+
+def writer(url: str, sync, counter) -> None:
     import os
 
     os.environ["DATABASE_URL"] = url
@@ -27,6 +35,7 @@ def writer(url: str, stop_at: float, counter) -> None:
 
     from audit.services import record
 
+    stop_at = _ready(sync)
     done = 0
     while time.time() < stop_at:
         with transaction.atomic():
@@ -43,13 +52,14 @@ def writer(url: str, stop_at: float, counter) -> None:
         counter.value += done
 
 
-def sequencer(url: str, stop_at: float) -> None:
+def sequencer(url: str, sync) -> None:
     import os
 
     os.environ["DATABASE_URL"] = url
     setup()
     from audit import chain
 
+    stop_at = _ready(sync)
     chain.sequence_for(seconds=stop_at - time.time() + 2.0, poll=0.05)
 
 
@@ -64,14 +74,17 @@ def main() -> None:
 
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
-    start_at = time.time() + 4.0  # let the children import Django first
-    stop_at = start_at + args.seconds
-    procs = [ctx.Process(target=sequencer, args=(url, stop_at))]
-    procs += [ctx.Process(target=writer, args=(url, stop_at, counter)) for _ in range(args.writers)]
+    sync = (ctx.Value("i", 0), ctx.Event(), ctx.Value("d", 0.0))
+    procs = [ctx.Process(target=sequencer, args=(url, sync))]
+    procs += [ctx.Process(target=writer, args=(url, sync, counter)) for _ in range(args.writers)]
     for proc in procs:
         proc.start()
+    while sync[0].value < len(procs):  # every child has imported Django and connected
+        time.sleep(0.1)
+    stop_at = time.time() + args.seconds
+    sync[2].value = stop_at
+    sync[1].set()
     delays: list[float] = []
-    time.sleep(max(0.0, start_at - time.time()))
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM audit_auditentry")
         base = cursor.fetchone()[0]
