@@ -1,0 +1,105 @@
+"""Revocation is immediate across server processes: a real gunicorn with two workers.
+
+PostgreSQL only: the gunicorn workers must see the test database, which an in-memory SQLite
+database cannot offer to another process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+
+from agents import services as agent_services
+from credentials.client_auth import ClientPrincipal
+from credentials.models import Credential
+from credentials.services import credential_revoke, token_issue
+
+from .conftest import agent_with_secret, resource_with_secret
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(settings):
+    port = _free_port()
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    issuer = f"http://127.0.0.1:{port}"
+    settings.OAUTH_ISSUER = issuer
+    env = {**os.environ, "DATABASE_URL": url, "OAUTH_ISSUER": issuer, "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "governance.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{issuer}/.well-known/jwks.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield issuer
+    finally:
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def test_suspension_and_revocation_are_seen_by_every_worker_at_once(gunicorn):
+    agent = agent_with_secret()
+    rs = resource_with_secret(audience="https://ledger.example.test")
+    from tests import factories as f
+
+    f.ConnectionFactory(agent=agent.agent, resource=rs.resource)
+    credential = Credential.objects.select_related("agent").get(pk=agent.credential_id)
+    token = token_issue(client=ClientPrincipal(credential=credential, method="test")).access_token
+
+    def introspect_many(n: int = 6) -> list[bool]:
+        # New connections each time, so both workers answer some of them.
+        return [
+            httpx.post(
+                f"{gunicorn}/oauth/introspect",
+                data={"token": token},
+                auth=(rs.client_id, rs.secret),
+                headers={"Connection": "close"},
+            ).json()["active"]
+            for _ in range(n)
+        ]
+
+    assert all(introspect_many())  # every worker has verified it (keys memoised, warm)
+    agent_services.agent_suspend(agent=agent.agent, reason="contain")
+    assert not any(introspect_many())
+    agent_services.agent_reactivate(agent=agent.agent)
+    assert all(introspect_many())
+    credential_revoke(credential=credential, reason="leak")
+    assert not any(introspect_many())
