@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import time
 
@@ -26,19 +27,27 @@ def _ready(sync) -> float:
     return stop_at.value
 
 
-def writer(url: str, sync, counter) -> None:
+def writer(url: str, sync, counter, naive: bool = False) -> None:
     import os
 
     os.environ["DATABASE_URL"] = url
     setup()
     from django.db import transaction
 
+    from audit import chain
     from audit.services import record
 
     stop_at = _ready(sync)
     done = 0
     while time.time() < stop_at:
         with transaction.atomic():
+            if naive:
+                # The design we avoid: every request takes the chain lock and hashes inline,
+                # holding the lock until its commit.
+                from django.db import connection
+
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain.SEQUENCER_LOCK])
             record(
                 actor="agent:invoice-reconciler",
                 action="decision.allow",
@@ -47,6 +56,8 @@ def writer(url: str, sync, counter) -> None:
                 token_jti=f"jti-{os.getpid()}-{done}",
                 context_data={"scope": "customer_records:read", "remaining": done % 100},
             )
+            if naive:
+                chain.sequence_batch(batch_size=1)  # same transaction, lock already held
         done += 1
     with counter.get_lock():
         counter.value += done
@@ -68,6 +79,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--database", default="audit_bench_record")
+    parser.add_argument(
+        "--naive", action="store_true", help="compare: hash inside each writer's transaction"
+    )
     args = parser.parse_args()
     url = prepare(args.database)
     from django.db import connection
@@ -75,8 +89,11 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
     sync = (ctx.Value("i", 0), ctx.Event(), ctx.Value("d", 0.0))
-    procs = [ctx.Process(target=sequencer, args=(url, sync))]
-    procs += [ctx.Process(target=writer, args=(url, sync, counter)) for _ in range(args.writers)]
+    procs = [] if args.naive else [ctx.Process(target=sequencer, args=(url, sync))]
+    procs += [
+        ctx.Process(target=writer, args=(url, sync, counter, args.naive))
+        for _ in range(args.writers)
+    ]
     for proc in procs:
         proc.start()
     while sync[0].value < len(procs):  # every child has imported Django and connected
@@ -98,7 +115,7 @@ def main() -> None:
             time.sleep(0.05)
     for proc in procs:
         proc.join()
-    elapsed = time.time() - t0
+    elapsed = stop_at - t0  # the writing window, not the joins after it
 
     from audit import chain
     from audit.verification import verify_database
@@ -110,7 +127,11 @@ def main() -> None:
     written = total - base
     delays.sort()
     p99 = delays[int(len(delays) * 0.99) - 1] if delays else 0.0
-    print(f"{args.writers} writer processes, {args.seconds:.0f} s: {counter.value:,} entries")
+    mode = "naive inline chain" if args.naive else "record() + sequencer"
+    print(
+        f"{mode}: {args.writers} writer processes, {args.seconds:.0f} s: {counter.value:,} entries"
+    )
+    print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"record() throughput: {written / elapsed:,.0f} entries/s (all writers together)")
     print(
         f"sequencing delay (age of the oldest unchained entry, {len(delays)} samples): "
