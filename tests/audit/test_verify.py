@@ -272,3 +272,19 @@ def test_genesis_is_required_at_seq_1(signing_key):
     report = verify_database(jwks=signing_key.jwks)
     assert report.problems[0].kind in ("anchor", "changed")
     assert GENESIS != "1" * 64
+
+
+def test_time_window_export_is_a_contiguous_seq_range(signing_key, tmp_path):
+    from audit.export import seq_range
+    from audit.models import AuditEntry
+
+    _chain(6)
+    rows = list(AuditEntry.objects.order_by("seq"))
+    lo, hi = seq_range(since=rows[2].created_at, until=rows[4].created_at)
+    assert (lo, hi) == (3, 4)
+    assert seq_range(since=rows[-1].created_at.replace(year=2999)) == (1, 0)
+    path = tmp_path / "window.jsonl"
+    call_command("audit", "export", "--since", rows[2].created_at.isoformat(), "-o", str(path))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["seq"] for r in lines if r["type"] == "entry"] == [3, 4, 5, 6]
+    assert verify_export(str(path), signing_key.jwks).ok
