@@ -13,6 +13,9 @@ is seen by every server process on the very next call.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -25,7 +28,7 @@ from django.utils import timezone
 from agents.models import Agent, WorkflowRun
 
 from .models import Credential, RevokedToken
-from .signing import verify_jws
+from .signing import verification_key, verify_jws
 from .sql import load
 
 ACCESS_TOKEN_TYP = "at+jwt"
@@ -84,12 +87,70 @@ def _inactive(reason: str, claims: dict[str, Any] | None = None, **kw: Any) -> T
     return TokenCheck(active=False, reason=reason, claims=claims or {}, **kw)
 
 
+# Verified signatures, keyed by (token, audience, issuer): a signature check is pure, so a
+# token seen before need not be parsed and verified again. Only successes are kept; a hit
+# re-checks what can change with time or configuration (the key is still published with the
+# same algorithm, exp/nbf/iat against the clock). Live state (revocation, suspension, run) is
+# never cached here: ``_live_state`` reads it on every call.
+_VERIFIED: OrderedDict[tuple[str, str | None, str], tuple[str, str, dict[str, Any]]] = OrderedDict()
+_VERIFIED_MAX = 4096
+_verified_lock = threading.Lock()
+
+
+def _verified_hit(token: str, audience: str | None) -> tuple[dict[str, Any] | None, str] | None:
+    """The cached verdict on a token verified before, re-checked now; None if not cached."""
+    entry = _VERIFIED.get((token, audience, settings.OAUTH_ISSUER))
+    if entry is None:
+        return None
+    kid, algorithm, claims = entry
+    loaded = verification_key(kid)
+    if loaded is None or loaded.algorithm != algorithm:
+        return None  # the key was withdrawn: verify from scratch (and fail there)
+    now = time.time()
+    if int(claims["exp"]) <= now - LEEWAY_SECONDS:
+        return None, "expired"
+    for name in ("nbf", "iat"):
+        if name in claims and int(claims[name]) > now + LEEWAY_SECONDS:
+            return None, "not_yet_valid"
+    return dict(claims), ""
+
+
+def _verified_keep(token: str, audience: str | None, claims: dict[str, Any]) -> None:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        return
+    loaded = verification_key(header.get("kid")) if isinstance(header.get("kid"), str) else None
+    if loaded is None:
+        return
+    with _verified_lock:
+        _VERIFIED[(token, audience, settings.OAUTH_ISSUER)] = (
+            header["kid"],
+            loaded.algorithm,
+            dict(claims),
+        )
+        while len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+
+
 def verify_signature_and_claims(
     token: str, *, audience: str | None = None
 ) -> tuple[dict[str, Any] | None, str]:
     """Verify the JWS and its registered claims only (no database state): (claims, reason)."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None, "malformed"
+    hit = _verified_hit(token, audience)
+    if hit is not None:
+        return hit
+    claims, reason = _verify_uncached(token, audience=audience)
+    if claims is not None:
+        _verified_keep(token, audience, claims)
+    return claims, reason
+
+
+def _verify_uncached(
+    token: str, *, audience: str | None = None
+) -> tuple[dict[str, Any] | None, str]:
     if token.count(".") != 2:
         return None, "malformed"
     options: dict[str, Any] = {"require": ["exp", "iat", "sub", "jti", "client_id", "iss"]}
