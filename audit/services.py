@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from . import chain, context
 from .models import AuditCheckpoint, AuditEntry
@@ -118,6 +121,91 @@ def _insert(
         changes=redact(changes or {}),
         context=redact(context_data or {}),
     )
+
+
+_FAST_COLUMNS = (
+    "created_at",
+    "actor",
+    "actor_id",
+    "on_behalf_of",
+    "action",
+    "outcome",
+    "reason",
+    "resource",
+    "target_type",
+    "target_id",
+    "workflow_run",
+    "token_jti",
+    "credential_id",
+    "request_id",
+    "source_ip",
+    "changes",
+    "context",
+    "prev_hash",
+    "hash",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _fast_sql(vendor: str, returning: bool) -> str:
+    quote = connection.ops.quote_name
+    cols = ", ".join(quote(AuditEntry._meta.get_field(c).column) for c in _FAST_COLUMNS)
+    marks = ", ".join(["%s"] * len(_FAST_COLUMNS))
+    sql = f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
+    return sql + (f" RETURNING {quote('id')}" if returning else "")
+
+
+def record_row(
+    *,
+    actor: str,
+    action: str,
+    outcome: str = AuditEntry.Outcome.SUCCESS,
+    reason: str = "",
+    resource: str = "",
+    target_type: str = "",
+    target_id: str | int = "",
+    actor_id: str | int = "",
+    on_behalf_of: Iterable[str] = (),
+    workflow_run: str = "",
+    token_jti: str = "",
+    credential_id: str | int = "",
+    changes: Mapping[str, Any] | None = None,
+    context_data: Mapping[str, Any] | None = None,
+) -> int:
+    """``record()`` for hot paths: the same row by one hand-written INSERT; returns its id.
+
+    The ORM spends most of a millisecond building a 19-column INSERT; this writes the same
+    values (redacted, JSON-encoded as ``JSONField`` does) and fails closed the same way.
+    """
+    ctx = context.current()
+    values = [
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        actor,
+        str(actor_id),
+        json.dumps(list(on_behalf_of)),
+        action,
+        outcome,
+        reason,
+        resource,
+        target_type,
+        str(target_id),
+        workflow_run,
+        token_jti,
+        str(credential_id),
+        ctx.request_id,
+        ctx.source_ip or None,
+        json.dumps(redact(changes or {})),
+        json.dumps(redact(context_data or {})),
+        "",
+        "",
+    ]
+    returning = connection.features.can_return_columns_from_insert
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_fast_sql(connection.vendor, returning), values)
+            return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
+    except DatabaseError as exc:
+        raise AuditWriteError(f"audit entry for {action!r} could not be written") from exc
 
 
 def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint | None:
