@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import TRUST_ORDER, Agent, Connection, Resource
-from audit.services import AuditWriteError, record
+from audit.services import AuditWriteError, record_row
 from credentials.tokens import TokenCheck, check_access_token
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.services import (
@@ -300,7 +300,7 @@ def _evaluate(req: _Request) -> tuple[str, list[str], list[p.LogOnly], ApprovalR
 
 def _audit(req: _Request, result: Decision) -> int:
     check, connection = req.check, req.connection
-    entry = record(
+    return record_row(
         actor=req.actor,
         actor_id=req.agent.pk if req.agent is not None and not check.act_chain else "",
         action="decision",
@@ -326,7 +326,6 @@ def _audit(req: _Request, result: Decision) -> int:
             "subject": check.subject,
         },
     )
-    return entry.pk
 
 
 def decision_make(
