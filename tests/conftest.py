@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.test import override_settings
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Factories give users passwords; PBKDF2's full cost (~1 s here) buys nothing in tests."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

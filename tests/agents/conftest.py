@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
 from rest_framework.test import APIClient
 
 from agents import services
@@ -72,13 +71,7 @@ def _module_world(django_db_setup, django_db_blocker):
     """The world built once per module inside a transaction rolled back at the end (what
     ``TestCase.setUpTestData`` does); each test runs in a savepoint inside it."""
     with django_db_blocker.unblock(), transaction.atomic():
-        from django.contrib.auth.hashers import make_password
-
-        # Built before the per-test hasher fixture applies: hash once, cheaply.
-        with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-            make_password("warm")
-            built = _build_world()
-        yield built
+        yield _build_world()
         transaction.set_rollback(True)
 
 
@@ -99,9 +92,3 @@ def api(world):
         return client
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Test users' passwords are never the point here; PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -32,12 +32,6 @@ class CheckpointKey:
         return {"keys": [{**jwk, "kid": self.kid, "alg": "ES256", "use": "sig"}]}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Factories hash passwords; PBKDF2's full cost buys nothing in these tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def signing_key() -> CheckpointKey:
     return CheckpointKey()

@@ -18,12 +18,6 @@ from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """The factories' users get a password; PBKDF2 costs ~1 s each on this shared machine."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_process_state():
     """Throttle counters and the current-key memo are per process: start each test clean."""
     cache.clear()
