@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -195,13 +197,87 @@ def iter_links(
         f"SELECT seq, prev_hash, hash, {value_columns()} FROM {ENTRY_TABLE} "  # noqa: S608
         f"WHERE {' AND '.join(where)} ORDER BY seq"
     )
+    postgres = connection.vendor == "postgresql"
+    new_link = tuple.__new__  # Link(...) through NamedTuple.__new__ costs a Python call
+    scan = _json
     with read_transaction():
         cursor = connection.chunked_cursor()
         try:
             cursor.execute(sql, params)
-            while rows := cursor.fetchmany(chunk):
+            chunks = (
+                _prefetched(cursor, chunk)
+                if postgres
+                else iter(lambda: cursor.fetchmany(chunk), [])
+            )
+            for rows in chunks:
                 for row in rows:
-                    values = values_of(row[3:])
-                    yield Link(row[0], values[0], row[1], row[2], values), row
+                    if postgres:  # created_at is already canonical text (to_char)
+                        values = (
+                            row[3],
+                            row[4],
+                            row[5],
+                            row[6],
+                            scan(row[7]),
+                            row[8],
+                            row[9],
+                            row[10],
+                            row[11],
+                            row[12],
+                            row[13],
+                            row[14],
+                            row[15],
+                            row[16],
+                            row[17],
+                            row[18] or None,
+                            scan(row[19]),
+                            scan(row[20]),
+                        )
+                    else:
+                        values = values_of(row[3:])
+                    yield new_link(Link, (row[0], row[3], row[1], row[2], values)), row
         finally:
             cursor.close()
+
+
+def _prefetched(cursor, chunk: int) -> Iterator[list[tuple]]:
+    """``cursor.fetchmany(chunk)`` results, the next one fetched in a thread meanwhile.
+
+    PostgreSQL works on the next chunk (and the driver waits for it without holding the GIL)
+    while this thread hashes the current one: on two cores the server's share of the walk
+    overlaps the verifier's instead of adding to it. At most two chunks are held, so memory
+    stays flat. The connection serialises its own use, so checkpoint reads in between are safe.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: Any) -> None:
+        while not stop.is_set():  # the consumer may have stopped reading: never block forever
+            try:
+                chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(chunk)
+                offer(rows)
+                if not rows:
+                    return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            offer(exc)
+
+    worker = threading.Thread(target=fetch, name="audit-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            rows = chunks.get()
+            if isinstance(rows, BaseException):
+                raise rows
+            if not rows:
+                return
+            yield rows
+    finally:
+        stop.set()
+        worker.join()
