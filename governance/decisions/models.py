@@ -17,3 +17,20 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class Epoch(models.Model):
+    """The revocation epoch: a value changed by database triggers whenever a row the decision
+    point may cache (agents, credentials, revoked tokens, runs, scopes, grants, connections,
+    resources, the organisation policy) is inserted, updated or deleted.
+
+    A server process may reuse what it read for a decision only while this value is unchanged
+    (``governance/decisions/cache.py``). Values are random, never a counter, so a rolled-back or
+    truncated table cannot bring back a value an old cache entry was filed under.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return str(self.value)

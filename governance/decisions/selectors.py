@@ -49,6 +49,7 @@ class DecisionContext:
     granted: bool
     connection: ConnectionRow | None
     policy: PolicyRow
+    granted_until: dt.datetime | None = None  # the grant's expiry (None: never, or no grant)
 
 
 def _t(model: type) -> str:
@@ -64,6 +65,12 @@ def _sql(vendor: str) -> str:
         f"EXISTS (SELECT 1 FROM {grant} g JOIN {scope} s ON s.id = g.scope_id "
         "WHERE g.agent_id = %s AND s.name = %s AND g.status = 'active' "
         "AND (g.expires_at IS NULL OR g.expires_at > %s)), "
+        # When the grant found above lapses (NULL: never, or no grant): how long a cache may
+        # keep "granted" without asking again.
+        f"(SELECT g.expires_at FROM {grant} g JOIN {scope} s ON s.id = g.scope_id "
+        "WHERE g.agent_id = %s AND s.name = %s AND g.status = 'active' "
+        "AND (g.expires_at IS NULL OR g.expires_at > %s) "
+        "ORDER BY (g.expires_at IS NULL) DESC, g.expires_at DESC LIMIT 1), "
         "c.id, c.allowed_actions, c.rate_limit, c.rate_window_seconds, c.budget_cap, "
         "c.budget_period, c.trust_floor, c.log_only_rules, c.expires_at, "
         "p.id, p.org_trust_floor, p.log_only_rules, p.approval_window_minutes, "
@@ -101,9 +108,21 @@ def decision_context(
     with connection.cursor() as cursor:
         cursor.execute(
             _sql(connection.vendor),
-            [scope_name, agent_id or 0, scope_name, stamp, agent_id or 0, resource_id],
+            [
+                scope_name,
+                agent_id or 0,
+                scope_name,
+                stamp,
+                agent_id or 0,
+                scope_name,
+                stamp,
+                agent_id or 0,
+                resource_id,
+            ],
         )
         row = cursor.fetchone()
+    granted_until = _datetime(row[2])
+    row = row[:2] + row[3:]
     conn = None
     if row[2] is not None:
         conn = ConnectionRow(
@@ -132,4 +151,5 @@ def decision_context(
         granted=bool(row[1]),
         connection=conn,
         policy=policy,
+        granted_until=granted_until,
     )

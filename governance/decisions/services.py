@@ -4,8 +4,10 @@ The one entry point of the decision point (the HTTP view and the bench call it).
 the rules need in a few queries, evaluates the layers (``policy``), counts the request in the
 shared counters only once every other rule has passed, and writes the audit entry in the same
 transaction as the database counters; a Redis count is refunded if that transaction fails.
-Nothing is cached: a suspension, revocation, trust change or policy change is seen by every
-process on its very next decision.
+A warm process reuses the token check and the decision context only while the revocation
+epoch (``cache.py``, bumped by database triggers in the committing transaction) is unchanged,
+so a suspension, revocation, trust change or policy change is seen by every process on its
+very next decision.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,7 +27,7 @@ from django.utils import timezone
 
 from agents.models import TRUST_ORDER, Agent, Connection, Resource
 from audit.services import AuditWriteError, record_row
-from credentials.tokens import TokenCheck, check_access_token
+from credentials.tokens import LEEWAY_SECONDS, TokenCheck, ancestors_of, check_access_token
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.services import (
     approval_covering,
@@ -32,6 +35,7 @@ from governance.approvals.services import (
     approval_request_open,
 )
 
+from . import cache
 from . import policy as p
 from .counters import Limits, Usage, get_counters
 from .errors import DecisionForbidden, DecisionInputError, DecisionUnavailable
@@ -39,6 +43,7 @@ from .selectors import ConnectionRow, decision_context
 
 ACTION_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_COST = Decimal("10000000000")  # Connection.budget_cap's range (14 digits, 4 decimals)
+INF = float("inf")
 AUDIT_OUTCOME = {p.ALLOW: "success", p.DENY: "denied", p.APPROVAL_REQUIRED: "pending"}
 
 
@@ -169,6 +174,34 @@ def _effective_trust(agent: Agent, act_chain: tuple[str, ...]) -> dict[str, Any]
     return {"score": score, "level": level}
 
 
+def _token_check(
+    token: str, audience: str, epoch: int | None, clock: float
+) -> tuple[TokenCheck, dict[str, Any] | None]:
+    """``check_access_token`` and the effective trust, reused while the epoch holds.
+
+    Only an active check is kept, until the first moment time alone could end it (cache.py).
+    """
+    key = (token, audience)
+    hit = cache.token_checks.get(key, epoch, clock)
+    if hit is not None:
+        return hit
+    check = check_access_token(token, audience=audience)
+    if check.reason == "malformed":
+        raise DecisionInputError("invalid_token", "the token is not a well-formed access token")
+    agent = check.agent
+    trust = _effective_trust(agent, check.act_chain) if agent is not None else None
+    if check.active and epoch is not None:
+        _, ancestor_creds = ancestors_of(check.claims)
+        until = cache.token_valid_until(
+            exp=check.claims.get("exp"),
+            leeway=LEEWAY_SECONDS,
+            credential_ids=[c for c in [check.credential_id, *ancestor_creds] if c],
+            run=check.workflow_run,
+        )
+        cache.token_checks.put(key, epoch, until, (check, trust))
+    return check, trust
+
+
 @dataclass
 class _Request:
     """Everything one decision has loaded: the input, the token check, the registry rows."""
@@ -210,19 +243,26 @@ def _load(
     amount = parse_cost(cost)
     target = _resource_for(caller, resource)
     scope_name = f"{target.slug}:{action}"
-    check = check_access_token(token, audience=target.audience)
-    if check.reason == "malformed":
-        raise DecisionInputError("invalid_token", "the token is not a well-formed access token")
+    # The epoch is read BEFORE anything it validates (cache.py): None means read everything.
+    # A caller-supplied ``now`` (tests, replays) is evaluated from the database, never cached.
+    epoch = cache.current_epoch() if now is None else None
+    clock = time.time()
+    check, trust = _token_check(token, target.audience, epoch, clock)
     agent = check.agent
     if connection_id is not None and not Connection.objects.filter(pk=connection_id).exists():
         raise DecisionInputError("invalid_request", f"unknown connection {connection_id}")
     now = now or timezone.now()
-    ctx = decision_context(
-        agent_id=agent.pk if agent is not None else None,
-        resource_id=target.pk,
-        scope_name=scope_name,
-        now=now,
-    )
+    ctx_key = (agent.pk if agent is not None else None, target.pk, scope_name)
+    ctx = cache.contexts.get(ctx_key, epoch, clock)
+    if ctx is None:
+        ctx = decision_context(
+            agent_id=agent.pk if agent is not None else None,
+            resource_id=target.pk,
+            scope_name=scope_name,
+            now=now,
+        )
+        lapses = ctx.granted_until.timestamp() if ctx.granted and ctx.granted_until else INF
+        cache.contexts.put(ctx_key, epoch, lapses, ctx)
     if not ctx.scope_known:
         raise DecisionInputError(
             "invalid_request", f"unknown action {action!r} on resource {target.slug!r}"
@@ -244,7 +284,7 @@ def _load(
         log_only=p.log_only_rules(
             ctx.policy.log_only_rules, connection and connection.log_only_rules
         ),
-        trust=_effective_trust(agent, check.act_chain) if agent is not None else None,
+        trust=dict(trust) if trust is not None else None,
         actor=actor,
         on_behalf_of=on_behalf_of,
     )

@@ -5,7 +5,8 @@
 
 ``hammer`` prints how many of its decisions (a warm-up plus the attempts) were allowed.
 ``stepwise`` decides once per line read on stdin and prints each decision with its reasons,
-so the parent can change state in between while this process stays warm.
+so the parent can change state in between while this process stays warm (a line ``cached``
+answers whether its decision cache holds the token at the current epoch).
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ def main() -> None:
         time.sleep(max(0.0, start_at - time.time()))
         print(allowed + sum(decide().decision == "allow" for _ in range(attempts)))
         return
-    for _line in sys.stdin:
+    from governance.decisions import cache
+
+    for line in sys.stdin:
+        if line.strip() == "cached":  # is this warm process really answering from its cache?
+            hit = cache.token_checks.get((token, caller.audience), cache.current_epoch(), 0)
+            print("yes" if hit is not None else "no", flush=True)
+            continue
         result = decide()
         print(result.decision, ",".join(result.reasons), flush=True)
 

@@ -17,6 +17,7 @@ from credentials import signing
 from credentials.client_auth import ClientPrincipal
 from credentials.models import Credential
 from credentials.services.tokens import token_issue
+from governance.decisions import cache as decision_cache
 from tests import factories as f
 from trust.services import trust_level_set
 
@@ -24,9 +25,11 @@ from trust.services import trust_level_set
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
     cache.clear()
+    decision_cache.clear()
     signing.forget()
     yield
     cache.clear()
+    decision_cache.clear()
     signing.forget()
 
 

@@ -19,6 +19,7 @@ from django.db import connection
 from agents import services as registry
 from audit.models import AuditEntry
 from credentials import services as cred
+from trust.services import trust_level_set
 
 from .conftest import make_world
 
@@ -99,18 +100,26 @@ def test_a_warm_second_process_sees_suspension_and_revocation_at_once(settings):
         text=True,
     )
 
-    def ask() -> str:
-        proc.stdin.write("go\n")
+    def ask(line: str = "go") -> str:
+        proc.stdin.write(line + "\n")
         proc.stdin.flush()
         return proc.stdout.readline().strip()
 
     try:
         assert ask() == "allow"
         assert ask() == "allow"  # warm: everything it could cache, it has
+        assert ask("cached") == "yes"  # so what follows is a cache being invalidated
         registry.agent_suspend(agent=world.agent, reason="incident")
         assert ask() == "deny agent_inactive"
         registry.agent_reactivate(agent=world.agent, reason="resolved")
         assert ask() == "allow"
+        # trust_level_set writes with QuerySet.update(): the epoch trigger sees it all the same.
+        trust_level_set(agent=world.agent, score=10, level="untrusted", reason="t", by="system")
+        assert ask() == "deny trust_quarantined"
+        trust_level_set(agent=world.agent, score=80, level="trusted", reason="t", by="system")
+        assert ask() == "allow"
+        assert ask() == "allow"  # warm again
+        assert ask("cached") == "yes"
         cred.credential_revoke(credential=world.agent_credential, reason="leaked")
         assert ask() == "deny credential_revoked"
     finally:

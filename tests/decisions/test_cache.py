@@ -1,0 +1,229 @@
+"""The decision point's per-process cache: used when warm, dropped by every revocation at once.
+
+Committed transactions (``transaction=True``), as in production: the cache is only used
+outside a transaction. Nothing here tells the cache about a change; the database triggers
+change the revocation epoch, exactly as they would for another server process, which is also
+tested with real separate processes in ``test_multiprocess.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agents import services as registry
+from agents.models import Agent, ScopeGrant
+from credentials import services as cred
+from credentials.client_auth import ClientPrincipal
+from credentials.services.tokens import token_exchange, token_revoke
+from governance.decisions import cache
+from governance.decisions.services import decision_make
+from tests import factories as f
+from trust.services import trust_level_set
+
+from .conftest import make_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _database_counters(settings):
+    settings.RATE_LIMIT_BACKEND = "database"
+    settings.RATE_LIMIT_PREFIX = f"test-dec-cache-{uuid.uuid4().hex}"
+
+
+def _decide(world, token):
+    result = decision_make(
+        caller=world.resource, token=token, action="read", resource=world.resource.slug
+    )
+    return result.decision, result.reasons
+
+
+def _warm(world, token) -> int:
+    """Two allowed decisions; returns how many queries the warm one needed."""
+    assert _decide(world, token) == ("allow", [])
+    with CaptureQueriesContext(connection) as warm:
+        assert _decide(world, token) == ("allow", [])
+    return len(warm.captured_queries)
+
+
+def test_a_warm_decision_skips_the_token_and_context_queries():
+    world = make_world()
+    token = world.token()
+    cache.clear()
+    with CaptureQueriesContext(connection) as cold:
+        assert _decide(world, token) == ("allow", [])
+    warm = _warm(world, token)
+    assert warm <= len(cold.captured_queries) - 3, (warm, cold.captured_queries)
+    assert cache.current_epoch() is not None
+
+
+def _suspend(world, token):
+    registry.agent_suspend(agent=world.agent, reason="incident")
+
+
+def _revoke_credential(world, token):
+    cred.credential_revoke(credential=world.agent_credential, reason="leaked")
+
+
+def _revoke_token(world, token):
+    me = ClientPrincipal(credential=world.agent_credential, method="client_secret_basic")
+    assert token_revoke(client=me, token=token)
+
+
+def _quarantine(world, token):
+    # trust_level_set writes with QuerySet.update(): no model signal, the trigger still fires.
+    trust_level_set(agent=world.agent, score=10, level="untrusted", reason="test", by="system")
+
+
+def _revoke_grant(world, token):
+    grant = ScopeGrant.objects.get(agent=world.agent, scope__name=f"{world.resource.slug}:read")
+    registry.scope_revoke(grant=grant, reason="test")
+
+
+def _narrow_connection(world, token):
+    world.connection.allowed_actions = ["write"]
+    world.connection.save()
+
+
+def _raw_sql_suspension(world, token):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Agent._meta.db_table} SET status = %s WHERE id = %s",
+            ["suspended", world.agent.pk],
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "reasons"),
+    [
+        (_suspend, ["agent_inactive"]),
+        (_revoke_credential, ["credential_revoked"]),
+        (_revoke_token, ["token_revoked"]),
+        (_quarantine, ["trust_quarantined"]),
+        (_revoke_grant, ["scope_not_granted"]),
+        (_narrow_connection, ["action_not_allowed"]),
+        (_raw_sql_suspension, ["agent_inactive"]),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_every_change_is_seen_on_the_very_next_decision(change, reasons):
+    world = make_world()
+    token = world.token()
+    _warm(world, token)
+    assert cache.token_checks.get((token, world.resource.audience), cache.current_epoch(), 0)
+    change(world, token)
+    decision, got = _decide(world, token)
+    assert decision == "deny"
+    assert got == reasons
+
+
+def test_an_exchanged_token_dies_with_the_token_it_was_exchanged_from():
+    world = make_world()
+    parent = world.token()
+    me = ClientPrincipal(credential=world.agent_credential, method="client_secret_basic")
+    child = token_exchange(
+        client=me,
+        subject_token=parent,
+        subject_token_type="urn:ietf:params:oauth:token-type:access_token",
+        workflow_run=f.WorkflowRunFactory().run_id,
+        resources=[world.resource.audience],
+    ).access_token
+    _warm(world, child)
+    _revoke_token(world, parent)
+    assert _decide(world, child) == ("deny", ["token_revoked"])
+
+
+def test_a_task_token_dies_with_its_run():
+    world = make_world()
+    run = f.WorkflowRunFactory()
+    me = ClientPrincipal(credential=world.agent_credential, method="client_secret_basic")
+    task = token_exchange(
+        client=me,
+        subject_token=world.token(),
+        subject_token_type="urn:ietf:params:oauth:token-type:access_token",
+        workflow_run=run.run_id,
+        resources=[world.resource.audience],
+    ).access_token
+    _warm(world, task)
+    registry.run_complete(run=run)
+    assert _decide(world, task) == ("deny", ["run_closed"])
+
+
+def test_time_alone_ends_a_cached_grant():
+    world = make_world(granted=("write",))
+    grant = f.ScopeGrantFactory(
+        agent=world.agent,
+        scope=f.ScopeFactory(name=f"{world.resource.slug}:read"),
+        expires_at=timezone.now() + dt.timedelta(seconds=2),
+    )
+    token = world.token()
+    _warm(world, token)
+    time.sleep(max(0.0, grant.expires_at.timestamp() - time.time()) + 0.05)
+    assert _decide(world, token) == ("deny", ["scope_not_granted"])
+
+
+def test_time_alone_ends_a_cached_credential():
+    world = make_world()
+    token = world.token()
+    _warm(world, token)
+    key = (token, world.resource.audience)
+    entry = cache.token_checks._data[key]
+    # The entry ends no later than the token itself, whatever the epoch says.
+    assert entry.valid_until <= world_token_exp(token) + 5
+    world.agent_credential.expires_at = timezone.now() + dt.timedelta(seconds=1)
+    world.agent_credential.save(update_fields=["expires_at"])
+    assert _decide(world, token) == ("allow", [])  # re-read: the epoch changed
+    until = cache.token_checks._data[key].valid_until
+    assert until <= world.agent_credential.expires_at.timestamp()
+    time.sleep(max(0.0, until - time.time()) + 0.05)
+    assert _decide(world, token) == ("deny", ["credential_revoked"])
+
+
+def world_token_exp(token: str) -> float:
+    import jwt
+
+    return float(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+
+def test_nothing_is_cached_inside_a_transaction():
+    world = make_world()
+    token = world.token()
+    _warm(world, token)
+    with transaction.atomic():
+        assert cache.current_epoch() is None
+        registry.agent_suspend(agent=world.agent, reason="incident")
+        # PostgreSQL's epoch trigger runs at commit; inside, the cache is not consulted.
+        assert _decide(world, token) == ("deny", ["agent_inactive"])
+
+
+def test_nothing_is_cached_when_a_trigger_is_missing():
+    world = make_world()
+    token = world.token()
+    _warm(world, token)
+    table = Agent._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "decisions_epoch_{table}"')
+        else:
+            name = f"decisions_epoch_{table}_update"
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [name])
+            (definition,) = cursor.fetchone()
+            cursor.execute(f'DROP TRIGGER "{name}"')
+    try:
+        assert cache.current_epoch() is None
+        Agent.objects.filter(pk=world.agent.pk).update(status="suspended")  # no trigger fired
+        assert _decide(world, token) == ("deny", ["agent_inactive"])
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "decisions_epoch_{table}"')
+            else:
+                cursor.execute(definition)
+    assert cache.current_epoch() is not None
