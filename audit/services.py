@@ -60,33 +60,33 @@ def record(
     """Append one entry; raises if it cannot be written, so the caller's action rolls back.
 
     Only an INSERT: hashing happens later in the sequencer (``audit.chain``), off the hot path.
+    The INSERT is ``record_row()``'s hand-written one (the ORM's ``create()`` cost as much CPU
+    again); the returned instance carries exactly the values written.
     """
-    ctx = context.current()
-    try:
-        return _insert(
-            ctx,
-            actor=actor,
-            action=action,
-            outcome=outcome,
-            reason=reason,
-            resource=resource,
-            target_type=target_type,
-            target_id=target_id,
-            actor_id=actor_id,
-            on_behalf_of=on_behalf_of,
-            workflow_run=workflow_run,
-            token_jti=token_jti,
-            credential_id=credential_id,
-            changes=changes,
-            context_data=context_data,
-        )
-    except DatabaseError as exc:
-        # Raised inside the caller's atomic block, so its whole transaction rolls back.
-        raise AuditWriteError(f"audit entry for {action!r} could not be written") from exc
+    now = timezone.now()
+    fields = _fields(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        reason=reason,
+        resource=resource,
+        target_type=target_type,
+        target_id=target_id,
+        actor_id=actor_id,
+        on_behalf_of=on_behalf_of,
+        workflow_run=workflow_run,
+        token_jti=token_jti,
+        credential_id=credential_id,
+        changes=changes,
+        context_data=context_data,
+    )
+    entry = AuditEntry(id=_write(now, fields), created_at=now, prev_hash="", hash="", **fields)
+    entry._state.adding = False  # it is a saved row (and append-only from here on)
+    entry._state.db = connection.alias
+    return entry
 
 
-def _insert(
-    ctx: context.RequestContext,
+def _fields(
     *,
     actor: str,
     action: str,
@@ -102,25 +102,65 @@ def _insert(
     credential_id: str | int,
     changes: Mapping[str, Any] | None,
     context_data: Mapping[str, Any] | None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        actor=actor,
-        actor_id=str(actor_id),
-        on_behalf_of=list(on_behalf_of),
-        action=action,
-        outcome=outcome,
-        reason=reason,
-        resource=resource,
-        target_type=target_type,
-        target_id=str(target_id),
-        workflow_run=workflow_run,
-        token_jti=token_jti,
-        credential_id=str(credential_id),
-        request_id=ctx.request_id,
-        source_ip=ctx.source_ip,
-        changes=redact(changes or {}),
-        context=redact(context_data or {}),
-    )
+) -> dict[str, Any]:
+    """The column values of an entry, as ``AuditEntry.objects.create`` would have stored them."""
+    ctx = context.current()
+    return {
+        "actor": actor,
+        "actor_id": str(actor_id),
+        "on_behalf_of": list(on_behalf_of),
+        "action": action,
+        "outcome": outcome,
+        "reason": reason,
+        "resource": resource,
+        "target_type": target_type,
+        "target_id": str(target_id),
+        "workflow_run": workflow_run,
+        "token_jti": token_jti,
+        "credential_id": str(credential_id),
+        "request_id": ctx.request_id,
+        # The field's own normalisation (IPv6 forms), as the ORM applies it on save.
+        "source_ip": _SOURCE_IP.get_prep_value(ctx.source_ip) or None,
+        "changes": redact(changes or {}),
+        "context": redact(context_data or {}),
+    }
+
+
+_SOURCE_IP = AuditEntry._meta.get_field("source_ip")
+_dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
+
+
+def _write(now: Any, fields: dict[str, Any]) -> int:
+    """One INSERT of the entry; returns its id. Any database error becomes ``AuditWriteError``."""
+    values = [
+        connection.ops.adapt_datetimefield_value(now),
+        fields["actor"],
+        fields["actor_id"],
+        _dumps(fields["on_behalf_of"]),
+        fields["action"],
+        fields["outcome"],
+        fields["reason"],
+        fields["resource"],
+        fields["target_type"],
+        fields["target_id"],
+        fields["workflow_run"],
+        fields["token_jti"],
+        fields["credential_id"],
+        fields["request_id"],
+        fields["source_ip"],
+        _dumps(fields["changes"]),
+        _dumps(fields["context"]),
+        "",
+        "",
+    ]
+    returning = connection.features.can_return_columns_from_insert
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_fast_sql(connection.vendor, returning), values)
+            return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
+    except DatabaseError as exc:
+        # Raised inside the caller's atomic block, so its whole transaction rolls back.
+        raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
 
 
 _FAST_COLUMNS = (
@@ -172,40 +212,27 @@ def record_row(
     changes: Mapping[str, Any] | None = None,
     context_data: Mapping[str, Any] | None = None,
 ) -> int:
-    """``record()`` for hot paths: the same row by one hand-written INSERT; returns its id.
+    """``record()`` for hot paths: the same row by the same INSERT, without the instance.
 
-    The ORM spends most of a millisecond building a 19-column INSERT; this writes the same
-    values (redacted, JSON-encoded as ``JSONField`` does) and fails closed the same way.
+    Returns the new entry's id; fails closed exactly like ``record()``.
     """
-    ctx = context.current()
-    values = [
-        connection.ops.adapt_datetimefield_value(timezone.now()),
-        actor,
-        str(actor_id),
-        json.dumps(list(on_behalf_of)),
-        action,
-        outcome,
-        reason,
-        resource,
-        target_type,
-        str(target_id),
-        workflow_run,
-        token_jti,
-        str(credential_id),
-        ctx.request_id,
-        ctx.source_ip or None,
-        json.dumps(redact(changes or {})),
-        json.dumps(redact(context_data or {})),
-        "",
-        "",
-    ]
-    returning = connection.features.can_return_columns_from_insert
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(_fast_sql(connection.vendor, returning), values)
-            return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
-    except DatabaseError as exc:
-        raise AuditWriteError(f"audit entry for {action!r} could not be written") from exc
+    fields = _fields(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        reason=reason,
+        resource=resource,
+        target_type=target_type,
+        target_id=target_id,
+        actor_id=actor_id,
+        on_behalf_of=on_behalf_of,
+        workflow_run=workflow_run,
+        token_jti=token_jti,
+        credential_id=credential_id,
+        changes=changes,
+        context_data=context_data,
+    )
+    return _write(timezone.now(), fields)
 
 
 def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint | None:

@@ -78,3 +78,34 @@ def test_prefetch_reader_passes_database_errors_on():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source_ip", ["2001:DB8:0:0:0:0:0:1", "10.1.2.3", ""])
+def test_record_returns_exactly_the_row_it_wrote(source_ip):
+    from audit import context
+    from audit.models import AuditEntry
+
+    token = context.bind(context.RequestContext(request_id="req-fast", source_ip=source_ip))
+    try:
+        entry = record(
+            actor="agent:bot",
+            action="t.fast",
+            resource="customer_records",
+            target_id=42,
+            actor_id=7,
+            on_behalf_of=["user:alice"],
+            credential_id=3,
+            changes={"client_secret": "s3cret", "name": {"before": "a", "after": "é"}},
+            context_data={"scope": "read"},
+        )
+    finally:
+        context.reset(token)
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    for f in AuditEntry._meta.concrete_fields:
+        assert getattr(entry, f.attname) == getattr(stored, f.attname), f.name
+    assert stored.source_ip == ({"": None, "10.1.2.3": "10.1.2.3"}.get(source_ip, "2001:db8::1"))
+    assert stored.changes["client_secret"] == "[redacted]"
+    assert stored.seq is None and stored.hash == ""
+    with pytest.raises(Exception, match="append-only"):
+        entry.save()
