@@ -40,6 +40,24 @@ def browser_page(monkeypatch):
             yield page
         finally:
             browser.close()
+    _end_stray_sessions()
+
+
+def _end_stray_sessions() -> None:
+    """End database sessions the live server's request threads left open (PostgreSQL).
+
+    Their threads are gone but the sessions stay idle and would stop pytest from dropping the
+    test database at the end of the run. Nothing else uses this worker's test database now.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def test_sign_in_list_and_suspend(live_server, browser_page):
