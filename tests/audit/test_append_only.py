@@ -56,3 +56,41 @@ def test_database_trigger_refuses_raw_sql_changes():
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE audit_auditentry SET hash = 'k' WHERE id = %s", [entry.pk])
+
+
+def _changed(column: str, internal_type: str) -> str:
+    """A SQL expression giving ``column`` a different value of its own type."""
+    return {
+        "BigAutoField": f"{column} + 1000000",
+        "DateTimeField": f"{column} + interval '1 microsecond'",
+        "JSONField": """'{"tampered": true}'::jsonb""",
+        "GenericIPAddressField": "'192.0.2.99'::inet",
+    }.get(internal_type, f"{column} || 'x'")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "field",
+    [f for f in AuditEntry._meta.concrete_fields if f.name not in ("seq", "prev_hash", "hash")],
+    ids=lambda f: f.name,
+)
+def test_trigger_protects_every_column_of_an_unchained_entry(field):
+    # Every column, including any added later: the trigger compares whole rows.
+    entry = record(actor="system", action="test.thing", context_data={"k": 1})
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            f"UPDATE audit_auditentry SET {field.column} = "
+            f"{_changed(field.column, field.get_internal_type())}, seq = 1 WHERE id = %s",
+            [entry.pk],
+        )
+    # ... while the chain columns alone may be set, once.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditentry SET seq = 1, prev_hash = 'p', hash = 'h' WHERE id = %s",
+            [entry.pk],
+        )
+        assert cursor.rowcount == 1
