@@ -27,40 +27,55 @@ def _ready(sync) -> float:
     return stop_at.value
 
 
-def writer(url: str, sync, counter, naive: bool = False) -> None:
+def writer(url: str, sync, counter, naive: bool = False, threads: int = 1) -> None:
     import os
+    import threading
 
     os.environ["DATABASE_URL"] = url
     setup()
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from audit import chain
     from audit.services import record
 
-    stop_at = _ready(sync)
-    done = 0
-    while time.time() < stop_at:
-        with transaction.atomic():
-            if naive:
-                # The design we avoid: every request takes the chain lock and hashes inline,
-                # holding the lock until its commit.
-                from django.db import connection
+    def loop(counts: list[int], index: int) -> None:
+        # Each thread has its own connection (Django's are per thread), as a gthread worker does.
+        connection.ensure_connection()
+        started.wait()
+        done = 0
+        while time.time() < stop_at:
+            with transaction.atomic():
+                if naive:
+                    # The design we avoid: every request takes the chain lock and hashes
+                    # inline, holding the lock until its commit.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain.SEQUENCER_LOCK])
+                record(
+                    actor="agent:invoice-reconciler",
+                    action="decision.allow",
+                    resource="customer_records",
+                    workflow_run="workflow:monthly-close-2025-11",
+                    token_jti=f"jti-{os.getpid()}-{index}-{done}",
+                    context_data={"scope": "customer_records:read", "remaining": done % 100},
+                )
+                if naive:
+                    chain.sequence_batch(batch_size=1)  # same transaction, lock already held
+            done += 1
+        counts[index] = done
+        connection.close()
 
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain.SEQUENCER_LOCK])
-            record(
-                actor="agent:invoice-reconciler",
-                action="decision.allow",
-                resource="customer_records",
-                workflow_run="workflow:monthly-close-2025-11",
-                token_jti=f"jti-{os.getpid()}-{done}",
-                context_data={"scope": "customer_records:read", "remaining": done % 100},
-            )
-            if naive:
-                chain.sequence_batch(batch_size=1)  # same transaction, lock already held
-        done += 1
+    started = threading.Event()
+    stop_at = 0.0
+    counts = [0] * threads
+    workers = [threading.Thread(target=loop, args=(counts, i)) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    stop_at = _ready(sync)
+    started.set()
+    for thread in workers:
+        thread.join()
     with counter.get_lock():
-        counter.value += done
+        counter.value += sum(counts)
 
 
 def sequencer(url: str, sync) -> None:
@@ -77,7 +92,10 @@ def sequencer(url: str, sync) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--writers", type=int, default=2)
+    parser.add_argument("--writers", type=int, default=2, help="writer processes")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="writer threads per process (gunicorn gthread)"
+    )
     parser.add_argument("--database", default="audit_bench_record")
     parser.add_argument(
         "--naive", action="store_true", help="compare: hash inside each writer's transaction"
@@ -91,7 +109,7 @@ def main() -> None:
     sync = (ctx.Value("i", 0), ctx.Event(), ctx.Value("d", 0.0))
     procs = [] if args.naive else [ctx.Process(target=sequencer, args=(url, sync))]
     procs += [
-        ctx.Process(target=writer, args=(url, sync, counter, args.naive))
+        ctx.Process(target=writer, args=(url, sync, counter, args.naive, args.threads))
         for _ in range(args.writers)
     ]
     for proc in procs:
@@ -129,7 +147,8 @@ def main() -> None:
     p99 = delays[int(len(delays) * 0.99) - 1] if delays else 0.0
     mode = "naive inline chain" if args.naive else "record() + sequencer"
     print(
-        f"{mode}: {args.writers} writer processes, {args.seconds:.0f} s: {counter.value:,} entries"
+        f"{mode}: {args.writers} writer processes × {args.threads} threads, {args.seconds:.0f} s: "
+        f"{counter.value:,} entries"
     )
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"record() throughput: {written / elapsed:,.0f} entries/s (all writers together)")
