@@ -32,7 +32,12 @@ from audit.services import record
 from . import crypto
 from .errors import ClientAuthError, ClientThrottled, OAuthError
 from .models import Credential
-from .sql import credential_with_principal, insert_assertion_jti, usable_key_credentials
+from .sql import (
+    TokenContext,
+    credential_with_principal,
+    insert_assertion_jti,
+    usable_key_credentials,
+)
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
@@ -54,12 +59,15 @@ class ClientPrincipal:
 
     ``assertion`` is the (client id, jti, expiry) of a ``private_key_jwt`` assertion still to
     be entered in the replay cache when authentication was asked to defer it (see
-    ``consume_assertion``); None otherwise.
+    ``consume_assertion``); None otherwise. ``context`` is the agent's token context read in
+    the same query as the credential, so issuing a token needs no further read.
     """
 
     credential: Credential
     method: str
     assertion: tuple[str, str, dt.datetime] | None = None
+    # The agent's grants, audiences and version, read with the credential (None: not read).
+    context: TokenContext | None = None
 
     @property
     def agent(self) -> Agent | None:
@@ -103,8 +111,11 @@ def _counter_keys(client_id: str, address: str) -> list[tuple[str, tuple[int, in
 
 
 def _check_throttle(client_id: str, address: str) -> None:
-    for key, (limit, window) in _counter_keys(client_id, address):
-        if (cache.get(key) or 0) >= limit:
+    keys = _counter_keys(client_id, address)
+    # One round trip for both counters (Redis in production): this runs on every request.
+    counts = cache.get_many([key for key, _ in keys])
+    for key, (limit, window) in keys:
+        if (counts.get(key) or 0) >= limit:
             raise ClientThrottled(retry_after=window)
 
 
@@ -162,12 +173,13 @@ def _record_failure(request: HttpRequest, failure: _Failure, method: str) -> Non
         )
 
 
-def _verify_secret(client_id: str, secret: str) -> Credential:
+def _verify_secret(client_id: str, secret: str) -> tuple[Credential, TokenContext]:
     parsed = crypto.parse_secret(secret)
     if parsed is None:
         crypto.secret_matches(_DUMMY_HMAC, "0" * 16, secret[:200])  # same work as a real check
         raise _Failure("malformed_secret", client_id)
-    credential = credential_with_principal(parsed.credential_id, Credential.Kind.CLIENT_SECRET)
+    found = credential_with_principal(parsed.credential_id, Credential.Kind.CLIENT_SECRET)
+    credential, context = found if found else (None, None)
     stored = credential.secret_hmac if credential else _DUMMY_HMAC
     matches = crypto.secret_matches(stored, parsed.credential_id, parsed.secret)
     if credential is None:
@@ -176,10 +188,13 @@ def _verify_secret(client_id: str, secret: str) -> Credential:
         raise _Failure("wrong_secret", client_id, credential.pk)
     if not hmac.compare_digest(credential.client_id.encode(), client_id.encode()):
         raise _Failure("client_id_mismatch", client_id, credential.pk)
-    return credential
+    assert context is not None
+    return credential, context
 
 
-def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str) -> Credential:
+def _verify_assertion(
+    request: HttpRequest, assertion: str, client_id_param: str
+) -> tuple[Credential, TokenContext]:
     header, unverified = _peek(assertion)
     if header is None or unverified is None:
         raise _Failure("malformed_assertion", client_id_param)
@@ -194,13 +209,13 @@ def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str
     candidates = usable_key_credentials(client_id, algorithm, timezone.now())
     kid = header.get("kid")
     if isinstance(kid, str) and kid:
-        named = [c for c in candidates if kid in (c.pk, c.jwk_thumbprint)]
+        named = [c for c in candidates if kid in (c[0].pk, c[0].jwk_thumbprint)]
         candidates = named or candidates
     if not candidates:
         raise _Failure("no_public_key", client_id)
     audiences = [token_endpoint_url(), settings.OAUTH_ISSUER, settings.OAUTH_ISSUER + request.path]
     last_error = "bad_assertion_signature"
-    for credential in candidates:
+    for credential, context in candidates:
         try:
             claims = jwt.decode(
                 assertion,
@@ -235,7 +250,7 @@ def _verify_assertion(request: HttpRequest, assertion: str, client_id_param: str
             raise _Failure("assertion_bad_jti", client_id, credential.pk)
         expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
         credential._assertion = (client_id, jti, expires_at)  # see consume_assertion
-        return credential
+        return credential, context
     raise _Failure(last_error, client_id)
 
 
@@ -254,17 +269,19 @@ class ReplayedAssertion(ClientAuthError):
     """A ``private_key_jwt`` assertion whose ``jti`` was already used."""
 
 
-def consume_assertion(client: ClientPrincipal) -> None:
+def consume_assertion(client: ClientPrincipal, *, savepoint: bool = True) -> None:
     """Enter a deferred assertion ``jti`` in the replay cache; ``ReplayedAssertion`` if used.
 
     Call it inside the transaction that writes the request's audit entry, so a request costs
-    one write transaction (SQLite has one writer for the whole database).
+    one write transaction (SQLite has one writer for the whole database). ``savepoint=False``
+    when the caller abandons its whole transaction on ``ReplayedAssertion`` anyway: it saves
+    the SAVEPOINT / RELEASE round trips of the issuance hot path.
     """
     if client.assertion is None:
         return
     client_id, jti, expires_at = client.assertion
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             insert_assertion_jti(client_id, jti, expires_at)
     except IntegrityError as exc:
         raise ReplayedAssertion() from exc
@@ -309,19 +326,21 @@ def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> 
                 raw_id, raw_secret = decoded.split(":", 1)
             except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
                 raise _Failure("malformed_basic_header") from exc
-            credential = _verify_secret(unquote_plus(raw_id), unquote_plus(raw_secret))
+            credential, context = _verify_secret(unquote_plus(raw_id), unquote_plus(raw_secret))
         elif method == "client_secret_post":
             client_id = request.POST.get("client_id", "")
             if not client_id:
                 raise _Failure("missing_client_id")
-            credential = _verify_secret(client_id, request.POST.get("client_secret", ""))
+            credential, context = _verify_secret(client_id, request.POST.get("client_secret", ""))
         else:
             if request.POST.get("client_assertion_type") != ASSERTION_TYPE:
                 raise _Failure("unsupported_assertion_type", claimed)
             assertion = request.POST.get("client_assertion", "")
             if not assertion or len(assertion) > 8192:
                 raise _Failure("malformed_assertion", claimed)
-            credential = _verify_assertion(request, assertion, request.POST.get("client_id", ""))
+            credential, context = _verify_assertion(
+                request, assertion, request.POST.get("client_id", "")
+            )
         now = timezone.now()
         if not credential.is_usable(now):
             raise _Failure(f"credential_{credential.status}", claimed, credential.pk)
@@ -334,7 +353,10 @@ def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> 
         raise ClientAuthError() from None
     _touch(credential)
     client = ClientPrincipal(
-        credential=credential, method=method, assertion=getattr(credential, "_assertion", None)
+        credential=credential,
+        method=method,
+        assertion=getattr(credential, "_assertion", None),
+        context=context,
     )
     if not defer_replay:
         try:
@@ -342,7 +364,7 @@ def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> 
         except ReplayedAssertion:
             record_replay(request, client)
             raise
-        client = ClientPrincipal(credential=credential, method=method)
+        client = ClientPrincipal(credential=credential, method=method, context=context)
     return client
 
 

@@ -9,11 +9,14 @@ model metadata and ``%s`` placeholders are ever put into the SQL text.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 from agents.models import Agent, AgentVersion, Connection, Resource, Scope, ScopeGrant
 
@@ -58,10 +61,63 @@ def width(model: type[Model]) -> int:
     return len(model._meta.concrete_fields)
 
 
+@dataclass(frozen=True)
+class TokenContext:
+    """What a token for an agent says, read with its credential: grants, audiences, version."""
+
+    scopes: frozenset[str]
+    audiences: tuple[str, ...]
+    version: str | None
+
+
+def _json_agg(expression: str) -> str:
+    # A JSON array of the values (NULL when there are none on PostgreSQL).
+    return (
+        f"json_agg({expression})"
+        if connection.vendor == "postgresql"
+        else (f"json_group_array({expression})")
+    )
+
+
+def _context_columns() -> str:
+    """Three scalar subqueries on the credential's agent ``a``: its token context in the row.
+
+    Read with the credential so authenticating and issuing cost one query, not two (on
+    PostgreSQL every round trip counts). Harmless for a resource server's credential (NULLs).
+    """
+    grant, scope = table(ScopeGrant), table(Scope)
+    conn, res, version = table(Connection), table(Resource), table(AgentVersion)
+    return (
+        f"(SELECT {_json_agg('s.' + q('name'))} FROM {grant} g JOIN {scope} s "  # noqa: S608
+        f"ON g.{q('scope_id')} = s.{q('id')} WHERE g.{q('agent_id')} = a.{q('id')} "
+        f"AND g.{q('status')} = 'active' "
+        f"AND (g.{q('expires_at')} IS NULL OR g.{q('expires_at')} > %s)), "
+        f"(SELECT {_json_agg('r2.' + q('audience'))} FROM {conn} k JOIN {res} r2 "
+        f"ON k.{q('resource_id')} = r2.{q('id')} WHERE k.{q('agent_id')} = a.{q('id')}), "
+        f"(SELECT v.{q('label')} FROM {version} v WHERE v.{q('id')} = a.{q('current_version_id')})"
+    )
+
+
+def _json_list(value: Any) -> list:
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str | bytes) else list(value)
+
+
+def _token_context(row: tuple) -> TokenContext:
+    scopes, audiences, version = row[-3:]
+    return TokenContext(
+        scopes=frozenset(_json_list(scopes)),
+        audiences=tuple(sorted(_json_list(audiences))),
+        version=version,
+    )
+
+
 @lru_cache(maxsize=4)
 def _credential_sql(vendor: str) -> str:
     return (
-        f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')} "  # noqa: S608
+        f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')}, "  # noqa: S608
+        f"{_context_columns()} "
         f"FROM {table(Credential)} c "
         f"LEFT JOIN {table(Agent)} a ON c.{q('agent_id')} = a.{q('id')} "
         f"LEFT JOIN {table(Resource)} r ON c.{q('resource_id')} = r.{q('id')} "
@@ -78,15 +134,18 @@ def _attach(credential: Credential, row: tuple, start: int) -> Credential:
     return credential
 
 
-def credential_with_principal(credential_id: str, kind: str) -> Credential | None:
-    """The credential and its agent or resource server, in one query."""
+def credential_with_principal(
+    credential_id: str, kind: str, now: dt.datetime | None = None
+) -> tuple[Credential, TokenContext] | None:
+    """The credential, its agent or resource server and the agent's token context: one query."""
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_credential_sql(connection.vendor), [credential_id, kind])
+        cursor.execute(_credential_sql(connection.vendor), [at, credential_id, kind])
         row = cursor.fetchone()
     if row is None:
         return None
     n = width(Credential)
-    return _attach(load(Credential, row[:n]), row, n)
+    return _attach(load(Credential, row[:n]), row, n), _token_context(row)
 
 
 @lru_cache(maxsize=4)
@@ -106,22 +165,24 @@ def _context_sql(vendor: str) -> str:
     )
 
 
-def agent_token_context(agent_id: int, now: dt.datetime) -> tuple[set[str], list[str], str | None]:
+def agent_token_context(agent_id: int, now: dt.datetime) -> TokenContext:
     """An agent's granted scopes, connected audiences and current version label: one query."""
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(_context_sql(connection.vendor), [agent_id, at, agent_id, agent_id])
         rows = cursor.fetchall()
-    scopes = {value for kind, value in rows if kind == "s"}
-    audiences = sorted(value for kind, value in rows if kind == "a")
-    version = next((value for kind, value in rows if kind == "v"), None)
-    return scopes, audiences, version
+    return TokenContext(
+        scopes=frozenset(value for kind, value in rows if kind == "s"),
+        audiences=tuple(sorted(value for kind, value in rows if kind == "a")),
+        version=next((value for kind, value in rows if kind == "v"), None),
+    )
 
 
 @lru_cache(maxsize=4)
 def _key_candidates_sql(vendor: str) -> str:
     return (
-        f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')} "  # noqa: S608
+        f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')}, "  # noqa: S608
+        f"{_context_columns()} "
         f"FROM {table(Credential)} c "
         f"LEFT JOIN {table(Agent)} a ON c.{q('agent_id')} = a.{q('id')} "
         f"LEFT JOIN {table(Resource)} r ON c.{q('resource_id')} = r.{q('id')} "
@@ -133,16 +194,18 @@ def _key_candidates_sql(vendor: str) -> str:
     )
 
 
-def usable_key_credentials(client_id: str, algorithm: str, now: dt.datetime) -> list[Credential]:
+def usable_key_credentials(
+    client_id: str, algorithm: str, now: dt.datetime
+) -> list[tuple[Credential, TokenContext]]:
     """The usable public-key credentials of a client for one algorithm, with principals."""
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
-            _key_candidates_sql(connection.vendor), [client_id, client_id, algorithm, at, at]
+            _key_candidates_sql(connection.vendor), [at, client_id, client_id, algorithm, at, at]
         )
         rows = cursor.fetchall()
     n = width(Credential)
-    return [_attach(load(Credential, row[:n]), row, n) for row in rows]
+    return [(_attach(load(Credential, row[:n]), row, n), _token_context(row)) for row in rows]
 
 
 def insert_assertion_jti(client_id: str, jti: str, expires_at: dt.datetime) -> None:

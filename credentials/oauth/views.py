@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from audit.services import record
+from audit.services import AuditWriteError, record
 
 from ..client_auth import (
     ClientPrincipal,
@@ -102,7 +102,9 @@ def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
             if exc.status == 405:
                 response["Allow"] = "POST"
             return response
-        except DatabaseError:
+        except (DatabaseError, AuditWriteError):
+            # AuditWriteError: the entry was refused, so nothing was issued; answer as RFC 6749
+            # says (not the audit middleware's generic 503, which lacks no-store).
             log.exception("oauth endpoint: database unavailable, refusing (fail closed)")
             return _json(
                 {"error": "temporarily_unavailable", "error_description": "try again later"},
