@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import chain, context
@@ -22,6 +22,10 @@ REDACTED = "[redacted]"
 
 class AuditWriteError(Exception):
     """The entry could not be written; the action it records must not happen (fail closed)."""
+
+
+class AuditGuardFailed(Exception):
+    """``record_row(only_if=…)``: the condition was false at the INSERT, so nothing was written."""
 
 
 _SECRET_MARKERS = ("secret", "password", "private", "token", "pepper", "assertion")
@@ -130,7 +134,7 @@ _SOURCE_IP = AuditEntry._meta.get_field("source_ip")
 _dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
 
 
-def _write(now: Any, fields: dict[str, Any]) -> int:
+def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = None) -> int:
     """One INSERT of the entry; returns its id. Any database error becomes ``AuditWriteError``."""
     values = [
         connection.ops.adapt_datetimefield_value(now),
@@ -154,10 +158,19 @@ def _write(now: Any, fields: dict[str, Any]) -> int:
         "",
     ]
     returning = connection.features.can_return_columns_from_insert
+    if only_if is not None:
+        values[1:2] = [fields["actor"], *only_if[1]]
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_fast_sql(connection.vendor, returning), values)
+            cursor.execute(
+                _fast_sql(connection.vendor, returning, only_if[0] if only_if else ""), values
+            )
             return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
+    except IntegrityError as exc:
+        if only_if is not None:
+            # The guarded NOT NULL column was NULL: the condition was false; nothing written.
+            raise AuditGuardFailed(fields["action"]) from exc
+        raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
     except DatabaseError as exc:
         # Raised inside the caller's atomic block, so its whole transaction rolls back.
         raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
@@ -186,11 +199,16 @@ _FAST_COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=4)
-def _fast_sql(vendor: str, returning: bool) -> str:
+@functools.lru_cache(maxsize=8)
+def _fast_sql(vendor: str, returning: bool, only_if: str = "") -> str:
     quote = connection.ops.quote_name
     cols = ", ".join(quote(AuditEntry._meta.get_field(c).column) for c in _FAST_COLUMNS)
-    marks = ", ".join(["%s"] * len(_FAST_COLUMNS))
+    marks = ["%s"] * len(_FAST_COLUMNS)
+    if only_if:
+        # ``actor`` (NOT NULL) is NULL unless the condition holds: the INSERT then fails whole,
+        # in the same statement, so the check and the write see one snapshot.
+        marks[_FAST_COLUMNS.index("actor")] = f"(SELECT %s WHERE {only_if})"
+    marks = ", ".join(marks)
     sql = f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
     return sql + (f" RETURNING {quote('id')}" if returning else "")
 
@@ -211,10 +229,13 @@ def record_row(
     credential_id: str | int = "",
     changes: Mapping[str, Any] | None = None,
     context_data: Mapping[str, Any] | None = None,
+    only_if: tuple[str, list] | None = None,
 ) -> int:
     """``record()`` for hot paths: the same row by the same INSERT, without the instance.
 
-    Returns the new entry's id; fails closed exactly like ``record()``.
+    Returns the new entry's id; fails closed exactly like ``record()``. ``only_if`` (an SQL
+    condition from the caller's own code, never from input, and its parameters) makes the
+    INSERT conditional: if it is false nothing is written and ``AuditGuardFailed`` is raised.
     """
     fields = _fields(
         actor=actor,
@@ -232,7 +253,7 @@ def record_row(
         changes=changes,
         context_data=context_data,
     )
-    return _write(timezone.now(), fields)
+    return _write(timezone.now(), fields, only_if)
 
 
 def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint | None:
