@@ -2,7 +2,10 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_decisions \
     REDIS_URL=redis://127.0.0.1:6379/14 \
-    .venv/bin/python bench/decisions_inprocess.py [n] [--relaxed]
+    .venv/bin/python bench/decisions_inprocess.py [n] [--relaxed] [--cold]
+
+``--cold`` empties the per-process caches (decision cache, verified signatures) before every
+call: the cost of a decision whose epoch moved on, or of a token seen for the first time.
 
 Every call does the whole decision: token signature and live state, scope, connection, trust,
 counters (Redis or database, per RATE_LIMIT_BACKEND) and the audit entry in its transaction.
@@ -24,7 +27,11 @@ def main() -> None:
     from django.db import connection
 
     from agents.models import Resource
+    from credentials import tokens
+    from governance.decisions import cache
     from governance.decisions.services import decision_make
+
+    cold = "--cold" in sys.argv
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2000
     if "--relaxed" in sys.argv:
@@ -40,6 +47,9 @@ def main() -> None:
         )
     samples, cpu = [], []
     for _ in range(n):
+        if cold:
+            cache.clear()
+            tokens._VERIFIED.clear()
         t0, c0 = time.perf_counter(), time.thread_time()
         decision_make(caller=caller, token=world.token, action="read", resource=world.resource_slug)
         cpu.append(time.thread_time() - c0)
@@ -49,7 +59,7 @@ def main() -> None:
     us = [s * 1e6 for s in samples]
     print(
         f"decision_make in-process: n={n} db={connection.vendor} "
-        f"counters={settings.RATE_LIMIT_BACKEND}"
+        f"counters={settings.RATE_LIMIT_BACKEND} caches={'emptied every call' if cold else 'warm'}"
     )
     print(
         f"  median {statistics.median(us):.0f} µs   p90 {us[int(n * 0.9)]:.0f} µs   "

@@ -42,33 +42,64 @@ _FAR = float("inf")
 
 
 @functools.lru_cache(maxsize=4)
-def _epoch_sql(vendor: str) -> tuple[str, str] | None:
-    """(SQL, trigger-name pattern): the epoch and how many of our triggers are enabled."""
-    table = connection.ops.quote_name(Epoch._meta.db_table)
+def _triggers_sql(vendor: str) -> tuple[str, str] | None:
+    """(SQL, name pattern): how many of our epoch triggers exist and are enabled."""
     if vendor == "postgresql":
-        triggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND tgenabled <> 'D'"
-        pattern = "decisions\\_epoch\\_%"
-    elif vendor == "sqlite":
-        triggers = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s"
-        pattern = "decisions_epoch_%"
-    else:
-        return None
-    return f"SELECT (SELECT value FROM {table} WHERE id = 1), ({triggers})", pattern  # noqa: S608
+        sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND tgenabled <> 'D'"
+        return sql, "decisions\\_epoch\\_%"
+    if vendor == "sqlite":
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s"
+        return sql, "decisions_epoch_%"
+    return None
+
+
+def _epoch_table() -> str:
+    return connection.ops.quote_name(Epoch._meta.db_table)
+
+
+_hint: int | None = None  # the epoch this process saw last (a guess until a guarded write)
 
 
 def current_epoch() -> int | None:
     """The revocation epoch, or None when nothing may be cached (see the module docstring)."""
+    global _hint
     if connection.in_atomic_block:
         return None
-    query = _epoch_sql(connection.vendor)
-    if query is None:
+    triggers_sql = _triggers_sql(connection.vendor)
+    if triggers_sql is None:
         return None
+    sql = f"SELECT (SELECT value FROM {_epoch_table()} WHERE id = 1), ({triggers_sql[0]})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(query[0], [query[1]])
+        cursor.execute(sql, [triggers_sql[1]])
         value, triggers = cursor.fetchone()
     if value is None or triggers != _TRIGGERS[connection.vendor]:
+        _hint = None
         return None
-    return int(value)
+    _hint = int(value)
+    return _hint
+
+
+def epoch_hint() -> int | None:
+    """The epoch last seen, to decide from the cache BEFORE reading the epoch; such a decision
+    is written only if the epoch still holds at its audit INSERT (``epoch_guard``)."""
+    if connection.in_atomic_block or _triggers_sql(connection.vendor) is None:
+        return None
+    return _hint
+
+
+def forget_hint() -> None:
+    global _hint
+    _hint = None
+
+
+def epoch_guard(epoch: int) -> tuple[str, list]:
+    """An SQL condition (for ``audit.record_row(only_if=…)``): the epoch is still ``epoch``
+    and every trigger is still in place — checked in the same statement as the write."""
+    triggers, pattern = _triggers_sql(connection.vendor)
+    return (
+        f"(SELECT value FROM {_epoch_table()} WHERE id = 1) = %s AND ({triggers}) = %s",  # noqa: S608
+        [epoch, pattern, _TRIGGERS[connection.vendor]],
+    )
 
 
 @dataclass(frozen=True)
@@ -154,5 +185,6 @@ def now_ts() -> float:
 
 def clear() -> None:
     """Forget everything (tests; never needed for correctness)."""
+    forget_hint()
     token_checks.clear()
     contexts.clear()

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import TRUST_ORDER, Agent, Connection, Resource
-from audit.services import AuditWriteError, record_row
+from audit.services import AuditGuardFailed, AuditWriteError, record_row
 from credentials.tokens import LEEWAY_SECONDS, TokenCheck, ancestors_of, check_access_token
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.services import (
@@ -219,6 +219,7 @@ class _Request:
     trust: dict[str, Any] | None
     actor: str
     on_behalf_of: list[str]
+    guard_epoch: int | None = None  # decided from the cache before reading the epoch
 
     @property
     def agent(self) -> Agent | None:
@@ -234,6 +235,7 @@ def _load(
     cost: Any,
     connection_id: int | None,
     now: dt.datetime | None,
+    speculative: bool,
 ) -> _Request:
     """Validate the input (400s) and read what the rules need: the token check, one query."""
     if not isinstance(action, str) or not ACTION_RE.match(action):
@@ -243,17 +245,26 @@ def _load(
     amount = parse_cost(cost)
     target = _resource_for(caller, resource)
     scope_name = f"{target.slug}:{action}"
-    # The epoch is read BEFORE anything it validates (cache.py): None means read everything.
-    # A caller-supplied ``now`` (tests, replays) is evaluated from the database, never cached.
-    epoch = cache.current_epoch() if now is None else None
     clock = time.time()
-    check, trust = _token_check(token, target.audience, epoch, clock)
-    agent = check.agent
+    # A caller-supplied ``now`` (tests, replays) is evaluated from the database, never cached.
+    guard = _speculate(token, target, scope_name, clock) if speculative and now is None else None
+    if guard is not None:
+        # Both answers are in the cache at the epoch this process saw last: decide now, and
+        # the audit INSERT is written only if that epoch still holds (``_audit``).
+        epoch, (check, trust), ctx = guard
+        agent = check.agent
+    else:
+        # The epoch is read BEFORE anything it validates (cache.py); None: read everything.
+        epoch = cache.current_epoch() if now is None else None
+        check, trust = _token_check(token, target.audience, epoch, clock)
+        agent = check.agent
+        ctx = None
     if connection_id is not None and not Connection.objects.filter(pk=connection_id).exists():
         raise DecisionInputError("invalid_request", f"unknown connection {connection_id}")
     now = now or timezone.now()
     ctx_key = (agent.pk if agent is not None else None, target.pk, scope_name)
-    ctx = cache.contexts.get(ctx_key, epoch, clock)
+    if ctx is None:
+        ctx = cache.contexts.get(ctx_key, epoch, clock)
     if ctx is None:
         ctx = decision_context(
             agent_id=agent.pk if agent is not None else None,
@@ -287,7 +298,22 @@ def _load(
         trust=dict(trust) if trust is not None else None,
         actor=actor,
         on_behalf_of=on_behalf_of,
+        guard_epoch=epoch if guard is not None else None,
     )
+
+
+def _speculate(
+    token: str, target: Resource, scope_name: str, clock: float
+) -> tuple[int, tuple[TokenCheck, dict[str, Any] | None], Any] | None:
+    """(epoch, token check, context) if both are cached at the last epoch seen, else None."""
+    epoch = cache.epoch_hint()
+    if epoch is None:
+        return None
+    hit = cache.token_checks.get((token, target.audience), epoch, clock)
+    if hit is None or hit[0].agent is None:
+        return None
+    ctx = cache.contexts.get((hit[0].agent.pk, target.pk, scope_name), epoch, clock)
+    return None if ctx is None else (epoch, hit, ctx)
 
 
 def _evaluate(req: _Request) -> tuple[str, list[str], list[p.LogOnly], ApprovalRequest | None]:
@@ -365,6 +391,7 @@ def _audit(req: _Request, result: Decision) -> int:
             "resource_server": req.caller.slug,
             "subject": check.subject,
         },
+        only_if=cache.epoch_guard(req.guard_epoch) if req.guard_epoch is not None else None,
     )
 
 
@@ -379,15 +406,26 @@ def decision_make(
     now: dt.datetime | None = None,
 ) -> Decision:
     """Decide, count and audit one request of an agent to ``action`` on ``resource``."""
-    req = _load(
-        caller=caller,
-        token=token,
-        action=action,
-        resource=resource,
-        cost=cost,
-        connection_id=connection_id,
-        now=now,
-    )
+    args = {
+        "caller": caller,
+        "token": token,
+        "action": action,
+        "resource": resource,
+        "cost": cost,
+        "connection_id": connection_id,
+        "now": now,
+    }
+    try:
+        return _decide(**args, speculative=True)
+    except AuditGuardFailed:
+        # Decided from a cache whose epoch had moved on: nothing was written, any count was
+        # refunded or rolled back. Decide again from the database.
+        cache.forget_hint()
+        return _decide(**args, speculative=False)
+
+
+def _decide(*, speculative: bool, **args: Any) -> Decision:
+    req = _load(**args, speculative=speculative)
     decision, reasons, extra_log, approval = _evaluate(req)
     counters = get_counters()
     limits = _limits(req.connection, req.log_only) if req.connection is not None else None

@@ -227,3 +227,35 @@ def test_nothing_is_cached_when_a_trigger_is_missing():
             else:
                 cursor.execute(definition)
     assert cache.current_epoch() is not None
+
+
+@pytest.mark.parametrize("counter_backend", ["database", "redis"])
+def test_a_stale_speculative_decision_writes_nothing_and_counts_nothing(counter_backend, request):
+    """A warm process decides from its cache before reading the epoch; the audit INSERT is
+    guarded by that epoch. When it moved on, nothing is written, the count is undone, and the
+    decision is made again from the database: exactly one entry and one count per answer."""
+    from django.conf import settings
+
+    from audit.models import AuditEntry
+
+    if counter_backend == "redis":
+        settings.REDIS_URL = request.getfixturevalue("redis_url")
+        settings.RATE_LIMIT_BACKEND = "redis"
+    world = make_world(rate_limit=10, rate_window_seconds=3600)
+    token = world.token()
+    _warm(world, token)  # two decisions counted
+    with CaptureQueriesContext(connection) as warm:
+        assert _decide(world, token) == ("allow", [])  # speculative: no epoch read first
+    if counter_backend == "redis":
+        assert len(warm.captured_queries) == 1, warm.captured_queries  # the guarded INSERT
+    world.connection.save()  # an unrelated write: a new epoch, nothing that changes the answer
+    with CaptureQueriesContext(connection) as stale:
+        result = decision_make(
+            caller=world.resource, token=token, action="read", resource=world.resource.slug
+        )
+    assert result.decision == "allow"
+    assert any("decisions_epoch" in q["sql"] for q in stale.captured_queries[1:])  # re-read
+    assert result.remaining["rate"] == 10 - 4  # four answers, four counts
+    entries = AuditEntry.objects.filter(action="decision", resource=world.resource.slug)
+    assert entries.count() == 4
+    assert entries.filter(pk=result.audit_id).exists()
