@@ -203,29 +203,25 @@ class Report:
         return out
 
 
-def _grouped(items: Iterable[Link | Checkpoint]) -> Iterator[tuple[Link | None, list[Checkpoint]]]:
-    """``(entry, checkpoints that follow it)``; checkpoints before any entry come with ``None``."""
+def _windows(
+    items: Iterable[Link | Checkpoint],
+) -> Iterator[tuple[Link | None, tuple[Checkpoint, ...], Link | None]]:
+    """``(entry, checkpoints that follow it, next entry)``; leading checkpoints come with ``None``.
+
+    One generator (not two stacked ones) and no list per entry: it runs once per entry.
+    """
     cur: Link | None = None
-    after: list[Checkpoint] = []
+    after: tuple[Checkpoint, ...] = ()
+    started = False
     for item in items:
         if isinstance(item, Link):
-            if cur is not None or after:
-                yield cur, after
-            cur, after = item, []
+            if started or after:
+                yield cur, after, item
+            cur, after, started = item, (), True
         else:
-            after.append(item)
-    if cur is not None or after:
-        yield cur, after
-
-
-def _ahead(
-    groups: Iterator[tuple[Link | None, list[Checkpoint]]],
-) -> Iterator[tuple[Link | None, list[Checkpoint], Link | None]]:
-    current = next(groups, None)
-    while current is not None:
-        following = next(groups, None)
-        yield current[0], current[1], (following[0] if following else None)
-        current = following
+            after = (*after, item)
+    if started or after:
+        yield cur, after, None
 
 
 def walk(
@@ -247,7 +243,7 @@ def walk(
     explained: set[int] = set()  # seqs whose break an earlier message already explains
     relaxed_link: str | None = None  # after a swap, the hash the next entry should link to
 
-    for cur, checkpoints, nxt in _ahead(_grouped(items)):
+    for cur, checkpoints, nxt in _windows(items):
         if cur is not None:
             report.entries += 1
             if report.first_seq is None:
