@@ -259,3 +259,15 @@ def test_a_stale_speculative_decision_writes_nothing_and_counts_nothing(counter_
     entries = AuditEntry.objects.filter(action="decision", resource=world.resource.slug)
     assert entries.count() == 4
     assert entries.filter(pk=result.audit_id).exists()
+
+
+def test_recording_a_credentials_use_keeps_the_epoch_but_its_status_does_not():
+    from credentials.models import Credential
+
+    world = make_world()
+    epoch = cache.current_epoch()
+    assert epoch is not None
+    Credential.objects.filter(pk=world.agent_credential.pk).update(last_used_at=timezone.now())
+    assert cache.current_epoch() == epoch  # at most once a minute per credential: no churn
+    Credential.objects.filter(pk=world.agent_credential.pk).update(status="revoked")
+    assert cache.current_epoch() != epoch
