@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -187,6 +188,65 @@ def _report_wrk(name: str, n: int, bad: int, elapsed: float, p50: float, p99: fl
     return rate
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU-seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU-seconds used by the server (gunicorn and its workers), the database server's backends
+    of the bench database (PostgreSQL) and the load generator (wrk, a finished child), per
+    phase. Unlike req/s, these hardly depend on what else the shared machine is running."""
+
+    def __init__(self, master: int, database: str | None) -> None:
+        self.master, self.database = master, database
+
+    def _server_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.master}/task/{self.master}/children").read_text().split()
+        return [self.master, *map(int, children)]
+
+    def _db_pids(self) -> list[int]:
+        if not self.database:
+            return []
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [self.database],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def sample(self) -> tuple[dict[int, float], dict[int, float], float]:
+        server = {pid: _proc_cpu(pid) for pid in self._server_pids()}
+        db = {pid: _proc_cpu(pid) for pid in self._db_pids()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return server, db, children.ru_utime + children.ru_stime
+
+    @staticmethod
+    def since(before, after) -> tuple[float, float, float]:
+        def used(a: dict[int, float], b: dict[int, float]) -> float:
+            return sum(b[pid] - a.get(pid, 0.0) for pid in b)  # new backends count from 0
+
+        return used(before[0], after[0]), used(before[1], after[1]), after[2] - before[2]
+
+
+def _cpu_line(meter: CpuMeter, before, n: int) -> float:
+    """Print CPU per request of the phase that started at ``before``; returns server+db µs."""
+    server, db, loadgen = CpuMeter.since(before, meter.sample())
+    per = 1e6 / max(n, 1)
+    print(
+        f"  CPU per request: server {server * per:,.0f} µs"
+        + (f" + database {db * per:,.0f} µs" if meter.database else "")
+        + f"; load generator {loadgen * per:,.0f} µs"
+    )
+    return (server + db) * per
+
+
 def _make_world(issuer: str):
     from django.core.management import call_command
 
@@ -343,16 +403,22 @@ def main() -> None:
         )
         asyncio.run(_drive(host, port, same(basic_req), 2, b"access_token"))  # warm up
         asyncio.run(_drive(host, port, warm, 2, b"access_token"))
+        meter = CpuMeter(
+            server.pid, connection.settings_dict["NAME"] if connection.vendor != "sqlite" else None
+        )
+        before = meter.sample()
         if args.client == "wrk":
-            ceiling = _report_wrk(
-                "no-op /oauth/ping (ceiling)",
-                *_wrk(port, "/oauth/ping", [""], "", args.seconds, conns, tmp),
-            )
+            result = _wrk(port, "/oauth/ping", [""], "", args.seconds, conns, tmp)
+            ceiling, n = _report_wrk("no-op /oauth/ping (ceiling)", *result), result[0]
         else:
-            ceiling = _report(
-                "no-op /oauth/ping (ceiling)",
-                *asyncio.run(_drive(host, port, same(ping_req), args.seconds, b"ok")),
+            latencies, errors, elapsed = asyncio.run(
+                _drive(host, port, same(ping_req), args.seconds, b"ok")
             )
+            ceiling, n = (
+                _report("no-op /oauth/ping (ceiling)", latencies, errors, elapsed),
+                len(latencies),
+            )
+        ping_cpu = _cpu_line(meter, before, n)
         jwt_bodies = [
             urlencode(
                 {
@@ -369,6 +435,7 @@ def main() -> None:
             ("private_key_jwt", per_conn_jwt, jwt_bodies, ""),
         ):
             before = AuditEntry.objects.filter(action="token.issue").count()
+            cpu_before = meter.sample()
             if args.client == "wrk":
                 n, bad, elapsed, p50, p99 = _wrk(
                     port, "/oauth/token", bodies, auth, args.seconds, conns, tmp
@@ -381,6 +448,8 @@ def main() -> None:
                 )
                 rate = _report(f"client_credentials + {name}", latencies, errors, elapsed)
                 ok = len(latencies) - len(errors)
+                n = len(latencies)
+            token_cpu = _cpu_line(meter, cpu_before, n)
             time.sleep(0.5)  # let requests in flight when the client stopped finish
             audited = AuditEntry.objects.filter(action="token.issue").count() - before
             # Every token received must be audited; wrk stops with up to one request per
@@ -390,6 +459,10 @@ def main() -> None:
                 f"  {rate / ceiling:.0%} of the no-op ceiling; audited issuances {audited} "
                 f"for {ok} tokens received"
                 f"{'' if ok <= audited <= ok + slack else '  (MISMATCH)'}"
+            )
+            print(
+                f"  CPU ratio no-op/token (server + database): {ping_cpu / token_cpu:.0%}, the "
+                "req/s ratio to expect when the server alone has the CPUs"
             )
             results[name] = rate
     finally:
