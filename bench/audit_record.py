@@ -1,11 +1,16 @@
 """Benchmark: sustained ``record()`` throughput from 2 processes on PostgreSQL, sequencer running.
 
-    .venv/bin/python bench/audit_record.py [--seconds 10] [--writers 2]
+    .venv/bin/python bench/audit_record.py [--seconds 10] [--writers 2] [--threads 16] [--naive]
 
-Each writer process calls ``audit.services.record()`` in its own transaction (as a service
-does) as fast as it can; one sequencer process runs ``chain.sequence_for`` (the Celery task's
-loop) beside them. A monitor samples the age of the oldest unchained entry every 50 ms: that is
-the sequencing delay. At the end the chain is verified.
+Each writer process runs ``--threads`` threads (a gunicorn gthread worker serves requests that
+way), each with its own connection, each calling ``audit.services.record()`` in its own
+transaction (as a service does) as fast as it can; concurrent COMMITs then share one WAL flush
+(PostgreSQL's group commit), which one thread per process cannot use. One sequencer process runs
+``chain.sequence_for`` (the Celery task's loop) beside them. A monitor samples the age of the
+oldest unchained entry every 50 ms: that is the sequencing delay, counted from ``created_at``
+(before the writer even commits). It prints CPU per entry (writers, their backends, sequencer,
+its backend; the load-independent figure on a shared machine) and writer transaction latency.
+At the end the chain is verified.
 """
 
 from __future__ import annotations
