@@ -141,6 +141,7 @@ class EpochCache:
 
 token_checks = EpochCache()  # (token, audience) -> (TokenCheck, effective trust)
 contexts = EpochCache()  # (agent id, resource id, scope name) -> DecisionContext
+callers = EpochCache()  # SHA-256 of a resource server's Basic header -> its Resource
 
 
 def _timestamp(value: Any) -> float:
@@ -188,3 +189,4 @@ def clear() -> None:
     forget_hint()
     token_checks.clear()
     contexts.clear()
+    callers.clear()

@@ -24,3 +24,8 @@ class DecisionUnavailable(DecisionInputError):
     """The shared counters cannot be reached: fail closed (503), count and allow nothing."""
 
     status = 503
+
+
+class CallerUnverified(Exception):
+    """A decision for a caller authenticated from the cache could not be tied to the epoch of
+    that authentication: the view authenticates the caller again, for real, and retries."""

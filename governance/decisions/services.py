@@ -38,7 +38,7 @@ from governance.approvals.services import (
 from . import cache
 from . import policy as p
 from .counters import Limits, Usage, get_counters
-from .errors import DecisionForbidden, DecisionInputError, DecisionUnavailable
+from .errors import CallerUnverified, DecisionForbidden, DecisionInputError, DecisionUnavailable
 from .selectors import ConnectionRow, decision_context
 
 ACTION_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -404,8 +404,12 @@ def decision_make(
     cost: Any = None,
     connection_id: int | None = None,
     now: dt.datetime | None = None,
+    caller_epoch: int | None = None,
 ) -> Decision:
-    """Decide, count and audit one request of an agent to ``action`` on ``resource``."""
+    """Decide, count and audit one request of an agent to ``action`` on ``resource``.
+
+    ``caller_epoch``: the epoch at which the caller's authentication was cached (views only).
+    """
     args = {
         "caller": caller,
         "token": token,
@@ -415,6 +419,14 @@ def decision_make(
         "connection_id": connection_id,
         "now": now,
     }
+    if caller_epoch is not None:
+        # The caller's authentication came from the cache at ``caller_epoch``: this decision
+        # must be written under that same epoch, or not at all (the view then re-authenticates).
+        try:
+            return _decide(**args, speculative=True, require_epoch=caller_epoch)
+        except AuditGuardFailed:
+            cache.forget_hint()
+            raise CallerUnverified() from None
     try:
         return _decide(**args, speculative=True)
     except AuditGuardFailed:
@@ -424,8 +436,10 @@ def decision_make(
         return _decide(**args, speculative=False)
 
 
-def _decide(*, speculative: bool, **args: Any) -> Decision:
+def _decide(*, speculative: bool, require_epoch: int | None = None, **args: Any) -> Decision:
     req = _load(**args, speculative=speculative)
+    if require_epoch is not None and req.guard_epoch != require_epoch:
+        raise CallerUnverified()  # not decided from the cache at the caller's epoch
     decision, reasons, extra_log, approval = _evaluate(req)
     counters = get_counters()
     limits = _limits(req.connection, req.log_only) if req.connection is not None else None

@@ -271,3 +271,40 @@ def test_recording_a_credentials_use_keeps_the_epoch_but_its_status_does_not():
     assert cache.current_epoch() == epoch  # at most once a minute per credential: no churn
     Credential.objects.filter(pk=world.agent_credential.pk).update(status="revoked")
     assert cache.current_epoch() != epoch
+
+
+def _rs_credential(world):
+    from credentials.models import Credential
+
+    return Credential.objects.get(resource=world.resource, kind="client_secret")
+
+
+def test_a_warm_resource_server_is_not_authenticated_again_until_its_credential_changes(client):
+    world = make_world()
+    token = world.token()
+    assert world.decide(client, token=token).json()["decision"] == "allow"
+    assert world.decide(client, token=token).json()["decision"] == "allow"
+    with CaptureQueriesContext(connection) as warm:
+        assert world.decide(client, token=token).json()["decision"] == "allow"
+    table = _rs_credential(world)._meta.db_table
+    assert not [q for q in warm.captured_queries if table in q["sql"]], warm.captured_queries
+    cred.credential_revoke(credential=_rs_credential(world), reason="leaked")
+    response = world.decide(client, token=token)
+    assert response.status_code == 401
+    # A revoked caller learns nothing more than 401, even with bad input or a foreign resource.
+    assert world.decide(client, token=token, action="NOT AN ACTION").status_code == 401
+    assert world.decide(client, token=token, resource="elsewhere").status_code == 401
+
+
+def test_the_cached_authentication_lasts_at_most_until_last_used_at_is_due():
+    from django.test import Client
+
+    world = make_world()
+    token = world.token()
+    http = Client()
+    assert world.decide(http, token=token).status_code == 200
+    assert world.decide(http, token=token).status_code == 200
+    (entry,) = cache.callers._data.values()
+    used = _rs_credential(world).last_used_at
+    assert used is not None
+    assert entry.valid_until <= used.timestamp() + 60
