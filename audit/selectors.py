@@ -17,29 +17,10 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from .models import AuditEntry
+from .verifier import FIELDS as ENTRY_FIELDS
 
-EXPORT_COLUMNS = (
-    "id",
-    "seq",
-    "created_at",
-    "actor",
-    "actor_id",
-    "on_behalf_of",
-    "action",
-    "outcome",
-    "reason",
-    "resource",
-    "target_type",
-    "target_id",
-    "workflow_run",
-    "token_jti",
-    "credential_id",
-    "request_id",
-    "source_ip",
-    "changes",
-    "context",
-    "hash",
-)
+# Every stored column: the canonical fields of an entry plus its place in the chain.
+EXPORT_COLUMNS = ("id", "seq", *ENTRY_FIELDS[1:], "hash")
 
 
 def entries_visible(principals: Sequence[str] | None) -> QuerySet[AuditEntry]:

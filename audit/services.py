@@ -14,6 +14,7 @@ from django.utils import timezone
 from . import chain, context
 from .models import AuditCheckpoint, AuditEntry
 from .verifier import CANONICAL_VERSION, jws_header
+from .verifier import FIELDS as ENTRY_FIELDS
 
 Signer = Callable[[dict[str, Any]], str]
 
@@ -176,27 +177,8 @@ def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = 
         raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
 
 
-_FAST_COLUMNS = (
-    "created_at",
-    "actor",
-    "actor_id",
-    "on_behalf_of",
-    "action",
-    "outcome",
-    "reason",
-    "resource",
-    "target_type",
-    "target_id",
-    "workflow_run",
-    "token_jti",
-    "credential_id",
-    "request_id",
-    "source_ip",
-    "changes",
-    "context",
-    "prev_hash",
-    "hash",
-)
+# The columns record_row() writes: every canonical field but the id, and the chain columns.
+_FAST_COLUMNS = (*ENTRY_FIELDS[1:], "prev_hash", "hash")
 
 
 @functools.lru_cache(maxsize=8)

@@ -5,34 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from audit.models import AuditCheckpoint, AuditEntry
+from audit.verifier import FIELDS as ENTRY_FIELDS
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
-        fields = [
-            "id",
-            "seq",
-            "created_at",
-            "actor",
-            "actor_id",
-            "on_behalf_of",
-            "action",
-            "outcome",
-            "reason",
-            "resource",
-            "target_type",
-            "target_id",
-            "workflow_run",
-            "token_jti",
-            "credential_id",
-            "request_id",
-            "source_ip",
-            "changes",
-            "context",
-            "prev_hash",
-            "hash",
-        ]
+        fields = ["id", "seq", *ENTRY_FIELDS[1:], "prev_hash", "hash"]
         read_only_fields = fields
 
 
