@@ -29,14 +29,25 @@ class AuditGuardFailed(Exception):
     """``record_row(only_if=…)``: the condition was false at the INSERT, so nothing was written."""
 
 
-_SECRET_MARKERS = ("secret", "password", "private", "token", "pepper", "assertion")
+# A key naming one of these anywhere holds a secret; "token" and "assertion" only as the last
+# word (``subject_token``, ``client_assertion``), so ``access_token_lifetime_seconds`` or
+# ``assertion_jtis`` stay readable. Ids (``credential_id``) are never secrets.
+_SECRET_ANYWHERE = ("secret", "password", "private", "pepper")
+_SECRET_LAST_WORD = ("token", "assertion")
+
+
+def _is_secret(key: str) -> bool:
+    key = key.lower()
+    if key.endswith("_id"):
+        return False
+    return any(marker in key for marker in _SECRET_ANYWHERE) or key.endswith(_SECRET_LAST_WORD)
 
 
 def redact(values: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``values`` with anything that looks like a secret replaced."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if any(marker in key.lower() for marker in _SECRET_MARKERS) and not key.endswith("_id"):
+        if _is_secret(key):
             out[key] = REDACTED
         elif isinstance(value, Mapping):
             out[key] = redact(value)

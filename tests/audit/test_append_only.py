@@ -34,6 +34,25 @@ def test_secrets_are_redacted():
     assert entry.changes == {"client_secret": "[redacted]", "credential_id": "12", "name": "x"}
 
 
+@pytest.mark.parametrize(
+    ("key", "hidden"),
+    [
+        ("subject_token", True),
+        ("api_token", True),
+        ("client_assertion", True),
+        ("private_jwk", True),
+        ("password", True),
+        ("access_token_lifetime_seconds", False),
+        ("assertion_jtis", False),
+        ("token_jti", False),
+        ("credential_id", False),
+    ],
+)
+def test_redaction_hides_secrets_not_settings_named_after_them(key, hidden):
+    entry = record(actor="system", action="test.thing", changes={key: "value"})
+    assert (entry.changes[key] == "[redacted]") is hidden
+
+
 @pytest.mark.postgres
 def test_database_trigger_refuses_raw_sql_changes():
     entry = record(actor="system", action="test.thing")
