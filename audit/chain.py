@@ -99,8 +99,18 @@ def chain_head() -> tuple[int, str]:
     return (int(row[0]), row[1]) if row is not None else (0, GENESIS)
 
 
+def _anything_waiting() -> bool:
+    # A plain read, outside any transaction: an idle poll takes no lock (on SQLite, BEGIN
+    # IMMEDIATE would take the database's write lock ten times a second for nothing).
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {ENTRY_TABLE} WHERE seq IS NULL LIMIT 1")  # noqa: S608
+        return cursor.fetchone() is not None
+
+
 def sequence_batch(*, batch_size: int = BATCH_SIZE) -> int:
     """Chain up to ``batch_size`` waiting entries in one transaction; returns how many."""
+    if not _anything_waiting():
+        return 0
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
