@@ -19,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
+from agents.admin.base import ViewOnlyAdminMixin
 from agents.models import Agent, Resource
 from agents.permissions import (
     agents_managed_by,
@@ -223,7 +224,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Platform signing keys: public parts only, platform admins only."""
 
     list_display = ["kid", "algorithm", "status", "created_at", "activated_at", "publish_until"]
@@ -244,18 +245,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
     def has_module_permission(self, request) -> bool:
         return request.user.is_staff and is_platform_admin(request.user)
 
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.action(description="Rotate now (the published next key starts signing)")
     def rotate_now(self, request, queryset):
         if not is_platform_admin(request.user):
@@ -265,7 +254,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CredentialNotice)
-class CredentialNoticeAdmin(admin.ModelAdmin):
+class CredentialNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "kind", "credential", "team", "acknowledged_at"]
     list_filter = ["kind"]
     readonly_fields = ["credential", "team", "kind", "message", "created_at", "acknowledged_at"]
@@ -278,18 +267,6 @@ class CredentialNoticeAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_staff and has_any_role(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Acknowledge")
     def acknowledge(self, request, queryset):

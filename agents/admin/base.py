@@ -154,6 +154,25 @@ class CatalogueAdmin(ServiceAdmin):
         return False
 
 
+class ViewOnlyAdminMixin:
+    """Rows that change only through services (admin actions, API, beat): the admin shows them.
+
+    Viewing follows ``has_module_permission``, which each admin defines for its audience.
+    """
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """Inlines on the agent page show; changes go through each row's own page and service."""
 

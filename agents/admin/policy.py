@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..permissions import is_platform_admin
 from ..services.registry import POLICY_FIELDS
-from .base import ServiceAdmin, badge
+from .base import ServiceAdmin, ViewOnlyAdminMixin, badge
 
 
 @admin.register(OrganisationPolicy)
@@ -165,7 +165,7 @@ class ApiTokenAdmin(ServiceAdmin):
         )
 
 
-class _TeamPermissionAdmin(admin.ModelAdmin):
+class _TeamPermissionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Guardian's rows on teams, read-only: they change with team membership (services)."""
 
     list_display = ["content_object", "holder", "permission"]
@@ -174,18 +174,6 @@ class _TeamPermissionAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_staff and is_platform_admin(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(TeamGroupObjectPermission)
