@@ -20,13 +20,10 @@ counts the ``token.issue`` audit entries and compares them with the 200 response
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import os
 import resource
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,89 +32,21 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
+from _http import (
+    ROOT,
+    bench_env,
+    drive,
+    free_port,
+    gunicorn,
+    post,
+    repeat,
+    report,
+)
+
 PG_URL = "postgres://postgres@127.0.0.1:5432/bench_tokens"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-BENCH_ENV = {
-    "DEBUG": "false",
-    "SECURE_SSL_REDIRECT": "false",
-    "LOG_LEVEL": "WARNING",
-    # Bench-only secrets (never used elsewhere): production settings refuse the dev defaults.
-    "SECRET_KEY": "bench-only-secret-key-" + "x" * 48,
-    "CREDENTIAL_SECRET_PEPPER": "bench-only-pepper-" + "y" * 48,
-    "SIGNING_KEY_ENCRYPTION_KEYS": base64.urlsafe_b64encode(
-        b"bench-only-signing-key-wrap-0002"
-    ).decode(),
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _client(host, port, requests: list[bytes], until, latencies, errors, ok_marker):
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        i = 0
-        while time.perf_counter() < until and i < len(requests):
-            request = requests[i]
-            i += 1
-            t0 = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            body = await reader.readexactly(length)
-            latencies.append(time.perf_counter() - t0)
-            if not head.startswith(b"HTTP/1.1 200") or ok_marker not in body:
-                errors.append(head.split(b"\r\n", 1)[0] + b" " + body[:200])
-            if b"connection: close" in head.lower():
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-    finally:
-        writer.close()
-
-
-async def _drive(host, port, per_connection: list[list[bytes]], seconds, ok_marker):
-    latencies: list[float] = []
-    errors: list[bytes] = []
-    until = time.perf_counter() + seconds
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(_client(host, port, reqs, until, latencies, errors, ok_marker) for reqs in per_connection)
-    )
-    return latencies, errors, time.perf_counter() - started
-
-
-def _report(name: str, latencies: list[float], errors: list[bytes], elapsed: float) -> float:
-    latencies.sort()
-    n = len(latencies)
-    ms = [x * 1000 for x in latencies]
-    rate = n / elapsed
-    print(
-        f"{name}: {rate:,.0f} req/s over {elapsed:.1f} s ({n} requests, {len(errors)} errors)"
-        f"  p50 {statistics.median(ms):.2f} ms  p99 {ms[int(n * 0.99)]:.2f} ms"
-    )
-    if errors:
-        print("  first error:", errors[0][:300])
-    return rate
-
-
-def _post(port: int, path: str, body: str, auth: str | None = None) -> bytes:
-    data = body.encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(data)}\r\n"
-    )
-    if auth:
-        head += f"Authorization: {auth}\r\n"
-    return (head + "\r\n").encode() + data
+BENCH_ENV = bench_env(b"bench-only-signing-key-wrap-0002")
 
 
 WRK_LUA = r"""
@@ -318,7 +247,7 @@ def main() -> None:
     else:
         env.pop("DATABASE_URL", None)
         os.environ.pop("DATABASE_URL", None)
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env["OAUTH_ISSUER"] = issuer
     os.environ.update(env)
@@ -336,46 +265,22 @@ def main() -> None:
     assertions = [make_assertion() for _ in range(n_assertions)]
     connection.close()
 
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "governance.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(args.workers),
-            "-k",
-            args.worker_class,
-            "--threads",
-            str(args.threads),
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            *(["--preload"] if args.preload else []),
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        host, conns = "127.0.0.1", args.connections
+    server_env = {**os.environ, **env}
+    with gunicorn(
+        port,
+        server_env,
+        workers=args.workers,
+        threads=args.threads,
+        worker_class=args.worker_class,
+        preload=args.preload,
+    ) as server:
+        conns = args.connections
         basic = "Basic " + base64.b64encode(f"{agent.slug}:{secret}".encode()).decode()
         cc = urlencode({"grant_type": "client_credentials"})
-        basic_req = _post(port, "/oauth/token", cc, basic)
-        ping_req = _post(port, "/oauth/ping", "")
-        many = 100_000
-
-        def same(request: bytes) -> list[list[bytes]]:
-            return [[request] * many for _ in range(conns)]
-
+        basic_req = post(port, "/oauth/token", cc, basic)
+        ping_req = post(port, "/oauth/ping", "")
         jwt_reqs = [
-            _post(
+            post(
                 port,
                 "/oauth/token",
                 urlencode(
@@ -401,8 +306,8 @@ def main() -> None:
             f"{args.client}, {os.cpu_count()} CPUs shared; load average "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        asyncio.run(_drive(host, port, same(basic_req), 2, b"access_token"))  # warm up
-        asyncio.run(_drive(host, port, warm, 2, b"access_token"))
+        drive(port, repeat(basic_req, conns), 2, b"access_token")  # warm up
+        drive(port, warm, 2, b"access_token")
         meter = CpuMeter(
             server.pid, connection.settings_dict["NAME"] if connection.vendor != "sqlite" else None
         )
@@ -411,11 +316,9 @@ def main() -> None:
             result = _wrk(port, "/oauth/ping", [""], "", args.seconds, conns, tmp)
             ceiling, n = _report_wrk("no-op /oauth/ping (ceiling)", *result), result[0]
         else:
-            latencies, errors, elapsed = asyncio.run(
-                _drive(host, port, same(ping_req), args.seconds, b"ok")
-            )
+            latencies, errors, elapsed = drive(port, repeat(ping_req, conns), args.seconds, b"ok")
             ceiling, n = (
-                _report("no-op /oauth/ping (ceiling)", latencies, errors, elapsed),
+                report("no-op /oauth/ping (ceiling)", latencies, errors, elapsed),
                 len(latencies),
             )
         ping_cpu = _cpu_line(meter, before, n)
@@ -431,7 +334,7 @@ def main() -> None:
         ]
         results = {}
         for name, per_conn, bodies, auth in (
-            ("client_secret_basic", same(basic_req), [cc], basic),
+            ("client_secret_basic", repeat(basic_req, conns), [cc], basic),
             ("private_key_jwt", per_conn_jwt, jwt_bodies, ""),
         ):
             before = AuditEntry.objects.filter(action="token.issue").count()
@@ -443,10 +346,8 @@ def main() -> None:
                 rate = _report_wrk(f"client_credentials + {name}", n, bad, elapsed, p50, p99)
                 ok = n - bad
             else:
-                latencies, errors, elapsed = asyncio.run(
-                    _drive(host, port, per_conn, args.seconds, b"access_token")
-                )
-                rate = _report(f"client_credentials + {name}", latencies, errors, elapsed)
+                latencies, errors, elapsed = drive(port, per_conn, args.seconds, b"access_token")
+                rate = report(f"client_credentials + {name}", latencies, errors, elapsed)
                 ok = len(latencies) - len(errors)
                 n = len(latencies)
             token_cpu = _cpu_line(meter, cpu_before, n)
@@ -465,9 +366,6 @@ def main() -> None:
                 "req/s ratio to expect when the server alone has the CPUs"
             )
             results[name] = rate
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 if __name__ == "__main__":
