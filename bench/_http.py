@@ -1,11 +1,15 @@
-"""What the HTTP benchmarks share: bench-only secrets, a gunicorn under test, a small asyncio
-load generator that keeps connections open and sends pre-encoded requests, and the report."""
+"""What the HTTP benchmarks share: bench-only secrets, a gunicorn under test, two load generators
+(a small asyncio client that keeps connections open and sends pre-encoded requests, and ``wrk``
+driven by a Lua script), the report, and the CPU each process spent per request."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import contextlib
+import os
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -158,3 +162,192 @@ def report(name: str, latencies: list[float], errors: list[bytes], elapsed: floa
     if errors:
         print("  first error:", errors[0][:300])
     return rate
+
+
+def default_client() -> str:
+    """wrk when it is installed (``apt-get install wrk``): C and epoll, it costs the shared CPU
+    far less than the asyncio client."""
+    return "wrk" if shutil.which("wrk") else "asyncio"
+
+
+WRK_LUA = r"""
+-- One request body per line of BODIES; thread i of n sends lines i, i+n, ... in turn.
+local counter, threads = 0, {}
+function setup(thread)
+  thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
+end
+function init(args)
+  bodies, pos, bad = {}, 0, 0
+  local n, i = tonumber(args[2]), 0
+  for line in io.lines(args[1]) do
+    if i % n == id then table.insert(bodies, line) end
+    i = i + 1
+  end
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = args[4]
+  if args[3] and args[3] ~= "" then wrk.headers["Authorization"] = args[3] end
+end
+function request()
+  pos = pos + 1
+  if pos > #bodies then pos = 1 end  -- out of bodies: starts again (single-use ones then fail)
+  return wrk.format(nil, nil, nil, bodies[pos])
+end
+-- RESPONSE --
+function done(summary, latency, requests)
+  local e, bad = summary.errors, 0
+  for _, thread in ipairs(threads) do bad = bad + (thread:get("bad") or 0) end
+  io.write(string.format("WRK %d %d %d %d %d %d %d %d\n", summary.requests,
+    summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max, bad))
+end
+"""
+
+# Only when a marker is asked for: a ``response`` function makes wrk hand every body to Lua.
+WRK_RESPONSE_LUA = """
+function response(status, headers, body)
+  if status == 200 and not string.find(body, %s, 1, true) then bad = bad + 1 end
+end
+"""
+
+
+def wrk_drive(
+    port: int,
+    path: str,
+    bodies: list[str],
+    auth: str,
+    seconds: float,
+    conns: int,
+    tmp: str,
+    *,
+    content_type: str = "application/x-www-form-urlencoded",
+    ok_marker: bytes | None = None,
+) -> tuple[int, int, float, float, float]:
+    """Drive ``path`` with wrk (1 thread, ``conns`` keep-alive connections) for ``seconds``.
+
+    Returns (requests, errors, elapsed, p50 ms, p99 ms); errors are non-2xx answers, socket
+    errors and, with ``ok_marker``, 200s whose body lacks it."""
+    script, data = Path(tmp) / "bench.lua", Path(tmp) / "bodies.txt"
+    marker = "" if ok_marker is None else WRK_RESPONSE_LUA % _lua_string(ok_marker.decode())
+    script.write_text(WRK_LUA.replace("-- RESPONSE --", marker))
+    data.write_text("\n".join(bodies) + "\n")
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+            "--",
+            str(data),
+            "1",
+            auth,
+            content_type,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    n, duration_us, status_errors, socket_errors, p50, p99, _, bad = (
+        int(v) for v in line.split()[1:]
+    )
+    return n, status_errors + socket_errors + bad, duration_us / 1e6, p50 / 1000, p99 / 1000
+
+
+def _lua_string(text: str) -> str:
+    return '"' + "".join(c if c.isalnum() or c in " _-:" else f"\\{ord(c)}" for c in text) + '"'
+
+
+def report_wrk(name: str, n: int, bad: int, elapsed: float, p50: float, p99: float) -> float:
+    """Print rate and latency of a ``wrk_drive``; returns requests per second."""
+    rate = n / elapsed
+    print(
+        f"{name}: {rate:,.0f} req/s over {elapsed:.1f} s ({n} requests, {bad} errors)"
+        f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+    )
+    return rate
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU-seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_pid(url: str | None) -> int | None:
+    """The Redis server's pid when it runs on this machine (its CPU is then measurable)."""
+    if not url:
+        return None
+    try:
+        import redis
+
+        pid = int(redis.Redis.from_url(url, socket_timeout=2).info("server")["process_id"])
+    except Exception:  # no Redis, or not ours to see: simply not metered
+        return None
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+class CpuMeter:
+    """CPU-seconds used by the server (gunicorn and its workers), the database server's backends
+    of the bench database (PostgreSQL), Redis (the whole server: other users of it count too)
+    and the load generator (wrk, a finished child), per phase. Unlike req/s, these hardly
+    depend on what else the shared machine is running."""
+
+    def __init__(self, master: int, database: str | None, redis: int | None = None) -> None:
+        self.master, self.database, self.redis = master, database, redis
+
+    def _server_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.master}/task/{self.master}/children").read_text().split()
+        return [self.master, *map(int, children)]
+
+    def _db_pids(self) -> list[int]:
+        if not self.database:
+            return []
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [self.database],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def sample(self) -> tuple[dict[int, float], dict[int, float], float, float]:
+        server = {pid: _proc_cpu(pid) for pid in self._server_pids()}
+        db = {pid: _proc_cpu(pid) for pid in self._db_pids()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        redis = _proc_cpu(self.redis) if self.redis else 0.0
+        return server, db, children.ru_utime + children.ru_stime, redis
+
+    @staticmethod
+    def since(before, after) -> tuple[float, float, float, float]:
+        """(server, database, load generator, redis) CPU-seconds between two samples."""
+
+        def used(a: dict[int, float], b: dict[int, float]) -> float:
+            return sum(b[pid] - a.get(pid, 0.0) for pid in b)  # new backends count from 0
+
+        return (
+            used(before[0], after[0]),
+            used(before[1], after[1]),
+            after[2] - before[2],
+            after[3] - before[3],
+        )
+
+
+def cpu_line(meter: CpuMeter, before, n: int) -> float:
+    """Print CPU per request of the phase that started at ``before``; returns the µs per
+    request of the server, the database backends and Redis (not the load generator)."""
+    server, db, loadgen, redis = CpuMeter.since(before, meter.sample())
+    per = 1e6 / max(n, 1)
+    print(
+        f"  CPU per request: server {server * per:,.0f} µs"
+        + (f" + database {db * per:,.0f} µs" if meter.database else "")
+        + (f" + Redis {redis * per:,.0f} µs" if meter.redis else "")
+        + f" = {(server + db + redis) * per:,.0f} µs; load generator {loadgen * per:,.0f} µs"
+    )
+    return (server + db + redis) * per

@@ -1,14 +1,21 @@
 """Decisions per second and latency over HTTP on loopback, against gunicorn (targets: ≥ 1,000/s,
 p99 ≤ 10 ms on PostgreSQL + Redis), every decision audited.
 
-    .venv/bin/python bench/decisions_http.py [--seconds 10] [--connections 8] [--workers 2]
-                                             [--relaxed]
+    .venv/bin/python bench/decisions_http.py [--seconds 8] [--connections 4,8] [--workers 2]
+                                             [--threads 4] [--client wrk|asyncio] [--relaxed]
 
 Uses DATABASE_URL (PostgreSQL) and REDIS_URL from the environment (defaults below), migrates,
 makes a resource server, a trusted agent and a token, starts gunicorn with DEBUG off, then
-drives it with a small asyncio client that keeps connections open and sends a pre-encoded
-request (so the client spends as little of the shared CPU as possible). It also times the
-no-op ``/oauth/ping`` endpoint on the same stack: the ceiling of Django + gunicorn here.
+drives it with closed-loop keep-alive connections: ``wrk`` (the default when installed: C,
+epoll, one thread, a Lua script that also checks every body says ``"allow"``) or a small
+asyncio client. Each connection count in ``--connections`` is one phase (Little's law: with N
+connections the mean latency is N / rate, so the concurrency is part of the figure). It also
+times the no-op ``/oauth/ping`` endpoint on the same server: the ceiling of Django + gunicorn.
+
+For every phase it prints the CPU per request of the server (gunicorn and its workers), the
+PostgreSQL backends of the bench database and Redis (the whole server), which hardly depends
+on what else the shared machine runs, unlike req/s; and it counts the decision audit entries
+written during the phase against the answers received.
 """
 
 from __future__ import annotations
@@ -19,11 +26,27 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _http import bench_env, drive, free_port, gunicorn, post, repeat, report
+from _http import (
+    CpuMeter,
+    bench_env,
+    cpu_line,
+    default_client,
+    drive,
+    free_port,
+    gunicorn,
+    post,
+    redis_pid,
+    repeat,
+    report,
+    report_wrk,
+    wrk_drive,
+)
 
 BENCH_ENV = {
     "DATABASE_URL": os.environ.get(
@@ -33,19 +56,48 @@ BENCH_ENV = {
     **bench_env(b"bench-only-signing-key-wrap-0001"),
 }
 
+# What docs/operations.md recommends for a 2-core host (see docs/decisions.md for the runs).
+WORKERS, THREADS = 2, 4
+
+
+def _phase(args, port, name, path, body, auth, content_type, marker, conns, tmp):
+    """One load phase: (requests answered, errors)."""
+    if args.client == "wrk":
+        n, bad, elapsed, p50, p99 = wrk_drive(
+            port,
+            path,
+            [body],
+            auth,
+            args.seconds,
+            conns,
+            tmp,
+            content_type=content_type,
+            ok_marker=marker,
+        )
+        report_wrk(name, n, bad, elapsed, p50, p99)
+        return n, bad
+    request = post(port, path, body, auth or None, content_type)
+    latencies, errors, elapsed = drive(port, repeat(request, conns), args.seconds, marker)
+    report(name, latencies, errors, elapsed)
+    return len(latencies), len(errors)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--connections", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=8, help="per phase")
+    ap.add_argument(
+        "--connections", default="4,8", help="closed-loop connections; a list: one phase each"
+    )
+    ap.add_argument("--workers", type=int, default=WORKERS)
+    ap.add_argument("--threads", type=int, default=THREADS)
+    ap.add_argument("--client", choices=["wrk", "asyncio"], default=default_client())
     ap.add_argument(
         "--relaxed", action="store_true", help="DECISIONS_DURABLE_AUDIT=false (no WAL flush wait)"
     )
     args = ap.parse_args()
     if args.relaxed:
         BENCH_ENV["DECISIONS_DURABLE_AUDIT"] = "false"
+    phases = [int(c) for c in args.connections.split(",")]
 
     os.environ.update(BENCH_ENV)
     if BENCH_ENV["DATABASE_URL"].endswith("/bench_decisions_http"):
@@ -60,33 +112,54 @@ def main() -> None:
 
     setup_django()
     from django.core.management import call_command
+    from django.db import connection
 
     from audit.models import AuditEntry
 
     call_command("migrate", verbosity=0)
     world = make_world()
     port = free_port()
-    conns = args.connections
-    with gunicorn(port, {**os.environ, **BENCH_ENV}, workers=args.workers, threads=args.threads):
-        auth = base64.b64encode(f"{world.rs_client_id}:{world.rs_secret}".encode()).decode()
+    tmp = tempfile.mkdtemp(prefix="bench-decisions-")
+    server_env = {**os.environ, **BENCH_ENV}
+    with gunicorn(port, server_env, workers=args.workers, threads=args.threads) as server:
+        basic = f"{world.rs_client_id}:{world.rs_secret}".encode()
+        auth = "Basic " + base64.b64encode(basic).decode()
         body = json.dumps({"token": world.token, "action": "read", "resource": world.resource_slug})
-        decide = post(port, "/api/v1/decisions", body, f"Basic {auth}", "application/json")
-        ping = post(port, "/oauth/ping", "", content_type=None)
-        drive(port, repeat(decide, conns), 2, b'"allow"')  # warm every worker
-        report("ping (ceiling)", *drive(port, repeat(ping, conns), 3, b"ok"))
-        before = AuditEntry.objects.filter(action="decision").count()
-        latencies, errors, elapsed = drive(port, repeat(decide, conns), args.seconds, b'"allow"')
-        audited = AuditEntry.objects.filter(action="decision").count() - before
-        report(
-            f"decisions (gunicorn {args.workers}w×{args.threads}t, {conns} conns, "
-            f"durable audit: {not args.relaxed})",
-            latencies,
-            errors,
-            elapsed,
-        )
+        decide = post(port, "/api/v1/decisions", body, auth, "application/json")
         print(
-            f"  audited decisions during the run: {audited} (requests answered: {len(latencies)})"
+            f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}  PostgreSQL + Redis, durable audit: "
+            f"{not args.relaxed}; gunicorn {args.workers} gthread workers × {args.threads} "
+            f"threads; load generator {args.client}; {os.cpu_count()} CPUs shared; load average "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
+        drive(port, repeat(decide, max(phases)), 2, b'"allow"')  # warm every worker and thread
+        meter = CpuMeter(
+            server.pid, connection.settings_dict["NAME"], redis_pid(BENCH_ENV["REDIS_URL"])
+        )
+        before = meter.sample()
+        n, _ = _phase(
+            args, port, f"ping (ceiling), {phases[-1]} conns", "/oauth/ping", "", "",
+            "application/x-www-form-urlencoded", b"ok", phases[-1], tmp,
+        )  # fmt: skip
+        cpu_line(meter, before, n)
+        for conns in phases:
+            audited_before = AuditEntry.objects.filter(action="decision").count()
+            before = meter.sample()
+            n, bad = _phase(
+                args, port, f"decisions, {conns} conns", "/api/v1/decisions", body, auth,
+                "application/json", b'"allow"', conns, tmp,
+            )  # fmt: skip
+            cpu_line(meter, before, n)
+            time.sleep(0.5)  # let requests in flight when the client stopped finish
+            audited = AuditEntry.objects.filter(action="decision").count() - audited_before
+            # wrk stops with up to one request per connection in flight: decided and audited,
+            # but never read; hence the slack.
+            slack = conns if args.client == "wrk" else 0
+            ok = n - bad
+            print(
+                f"  audited decisions {audited} for {ok} allows received"
+                f"{'' if ok <= audited <= ok + slack else '  (MISMATCH)'}"
+            )
 
 
 if __name__ == "__main__":

@@ -22,158 +22,33 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlencode
 
 from _http import (
     ROOT,
+    CpuMeter,
     bench_env,
+    cpu_line,
+    default_client,
     drive,
     free_port,
     gunicorn,
     post,
     repeat,
     report,
+    report_wrk,
+    wrk_drive,
 )
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/bench_tokens"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 BENCH_ENV = bench_env(b"bench-only-signing-key-wrap-0002")
-
-
-WRK_LUA = r"""
--- One request body per line of BODIES; thread i of n sends lines i, i+n, ... once each.
-local counter, threads = 0, {}
-function setup(thread)
-  thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
-end
-function init(args)
-  bodies, pos = {}, 0
-  local n, i = tonumber(args[2]), 0
-  for line in io.lines(args[1]) do
-    if i % n == id then table.insert(bodies, line) end
-    i = i + 1
-  end
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-  if args[3] and args[3] ~= "" then wrk.headers["Authorization"] = args[3] end
-end
-function request()
-  pos = pos + 1
-  if pos > #bodies then pos = 1 end  -- out of bodies: replays, counted as non-2xx
-  return wrk.format(nil, nil, nil, bodies[pos])
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("WRK %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50),
-    latency:percentile(99), latency.max))
-end
-"""
-
-
-def _wrk(port, path, bodies: list[str], auth: str, seconds: float, conns: int, tmp: str):
-    """Drive ``path`` with wrk (1 thread); returns (requests, bad, elapsed, p50 ms, p99 ms)."""
-    script, data = Path(tmp) / "bench.lua", Path(tmp) / "bodies.txt"
-    script.write_text(WRK_LUA)
-    data.write_text("\n".join(bodies) + "\n")
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{conns}",
-            f"-d{max(1, round(seconds))}s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{path}",
-            "--",
-            str(data),
-            "1",
-            auth,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(x for x in out.splitlines() if x.startswith("WRK "))
-    n, duration_us, status_errors, socket_errors, p50, p99, _ = (int(v) for v in line.split()[1:])
-    return n, status_errors + socket_errors, duration_us / 1e6, p50 / 1000, p99 / 1000
-
-
-def _report_wrk(name: str, n: int, bad: int, elapsed: float, p50: float, p99: float) -> float:
-    rate = n / elapsed
-    print(
-        f"{name}: {rate:,.0f} req/s over {elapsed:.1f} s ({n} requests, {bad} errors)"
-        f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
-    )
-    return rate
-
-
-def _proc_cpu(pid: int) -> float:
-    """CPU-seconds (user + system) a process has used so far; 0 if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU-seconds used by the server (gunicorn and its workers), the database server's backends
-    of the bench database (PostgreSQL) and the load generator (wrk, a finished child), per
-    phase. Unlike req/s, these hardly depend on what else the shared machine is running."""
-
-    def __init__(self, master: int, database: str | None) -> None:
-        self.master, self.database = master, database
-
-    def _server_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.master}/task/{self.master}/children").read_text().split()
-        return [self.master, *map(int, children)]
-
-    def _db_pids(self) -> list[int]:
-        if not self.database:
-            return []
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [self.database],
-            )
-            return [row[0] for row in cursor.fetchall()]
-
-    def sample(self) -> tuple[dict[int, float], dict[int, float], float]:
-        server = {pid: _proc_cpu(pid) for pid in self._server_pids()}
-        db = {pid: _proc_cpu(pid) for pid in self._db_pids()}
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return server, db, children.ru_utime + children.ru_stime
-
-    @staticmethod
-    def since(before, after) -> tuple[float, float, float]:
-        def used(a: dict[int, float], b: dict[int, float]) -> float:
-            return sum(b[pid] - a.get(pid, 0.0) for pid in b)  # new backends count from 0
-
-        return used(before[0], after[0]), used(before[1], after[1]), after[2] - before[2]
-
-
-def _cpu_line(meter: CpuMeter, before, n: int) -> float:
-    """Print CPU per request of the phase that started at ``before``; returns server+db µs."""
-    server, db, loadgen = CpuMeter.since(before, meter.sample())
-    per = 1e6 / max(n, 1)
-    print(
-        f"  CPU per request: server {server * per:,.0f} µs"
-        + (f" + database {db * per:,.0f} µs" if meter.database else "")
-        + f"; load generator {loadgen * per:,.0f} µs"
-    )
-    return (server + db) * per
 
 
 def _make_world(issuer: str):
@@ -227,7 +102,7 @@ def main() -> None:
     ap.add_argument(
         "--client",
         choices=["wrk", "asyncio"],
-        default="wrk" if shutil.which("wrk") else "asyncio",
+        default=default_client(),
         help="load generator (wrk: apt-get install wrk)",
     )
     args = ap.parse_args()
@@ -313,15 +188,15 @@ def main() -> None:
         )
         before = meter.sample()
         if args.client == "wrk":
-            result = _wrk(port, "/oauth/ping", [""], "", args.seconds, conns, tmp)
-            ceiling, n = _report_wrk("no-op /oauth/ping (ceiling)", *result), result[0]
+            result = wrk_drive(port, "/oauth/ping", [""], "", args.seconds, conns, tmp)
+            ceiling, n = report_wrk("no-op /oauth/ping (ceiling)", *result), result[0]
         else:
             latencies, errors, elapsed = drive(port, repeat(ping_req, conns), args.seconds, b"ok")
             ceiling, n = (
                 report("no-op /oauth/ping (ceiling)", latencies, errors, elapsed),
                 len(latencies),
             )
-        ping_cpu = _cpu_line(meter, before, n)
+        ping_cpu = cpu_line(meter, before, n)
         jwt_bodies = [
             urlencode(
                 {
@@ -340,17 +215,17 @@ def main() -> None:
             before = AuditEntry.objects.filter(action="token.issue").count()
             cpu_before = meter.sample()
             if args.client == "wrk":
-                n, bad, elapsed, p50, p99 = _wrk(
+                n, bad, elapsed, p50, p99 = wrk_drive(
                     port, "/oauth/token", bodies, auth, args.seconds, conns, tmp
                 )
-                rate = _report_wrk(f"client_credentials + {name}", n, bad, elapsed, p50, p99)
+                rate = report_wrk(f"client_credentials + {name}", n, bad, elapsed, p50, p99)
                 ok = n - bad
             else:
                 latencies, errors, elapsed = drive(port, per_conn, args.seconds, b"access_token")
                 rate = report(f"client_credentials + {name}", latencies, errors, elapsed)
                 ok = len(latencies) - len(errors)
                 n = len(latencies)
-            token_cpu = _cpu_line(meter, cpu_before, n)
+            token_cpu = cpu_line(meter, cpu_before, n)
             time.sleep(0.5)  # let requests in flight when the client stopped finish
             audited = AuditEntry.objects.filter(action="token.issue").count() - before
             # Every token received must be audited; wrk stops with up to one request per
