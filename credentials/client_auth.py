@@ -5,6 +5,12 @@ Three methods (RFC 6749 §2.3, RFC 7523): ``client_secret_basic``, ``client_secr
 all fail the same way (``invalid_client``); the specific reason goes to the audit log only.
 Failed attempts are counted per client id and per source address in the cache (Redis in
 production) and throttled.
+
+With ``use_cache`` (the token endpoint's ``client_credentials`` grant) a client authenticated
+from the database is remembered per process at the revocation epoch (``credentials.epoch``):
+the next request checks its secret or assertion against the remembered credential without a
+query, and its one write must then carry the epoch guard. Only success comes from the cache;
+anything else is decided again from the database, which also records it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 import jwt
@@ -29,7 +37,7 @@ from django.utils import timezone
 from agents.models import Agent, Resource
 from audit.services import record
 
-from . import crypto
+from . import crypto, epoch
 from .errors import ClientAuthError, ClientThrottled, OAuthError
 from .models import Credential
 from .sql import (
@@ -68,6 +76,8 @@ class ClientPrincipal:
     assertion: tuple[str, str, dt.datetime] | None = None
     # The agent's grants, audiences and version, read with the credential (None: not read).
     context: TokenContext | None = None
+    # Set when the client came from the cache: the epoch its one write must be guarded with.
+    guard_epoch: int | None = None
 
     @property
     def agent(self) -> Agent | None:
@@ -84,6 +94,40 @@ class ClientPrincipal:
     @property
     def principal(self) -> str:
         return self.credential.principal
+
+
+@dataclass(frozen=True)
+class _Verified:
+    credential: Credential
+    context: TokenContext
+    assertion: tuple[str, str, dt.datetime] | None = None
+    guard_epoch: int | None = None
+
+
+# Agents' credentials that authenticated from the database, per process, at an epoch:
+# credential id -> (Credential, TokenContext), and (client id, algorithm) -> the usable public
+# keys as [(Credential, TokenContext, key)]. The instances are shared: never mutated per request.
+_secret_clients = epoch.EpochCache()
+_key_clients = epoch.EpochCache()
+
+
+def _valid_until(candidates: list[tuple[Any, ...]]) -> float:
+    """When time alone changes a remembered client: a credential or a grant expires."""
+    until = float("inf")
+    for credential, context, *_ in candidates:
+        until = min(until, context.valid_until, epoch.timestamp(credential.expires_at))
+    return until
+
+
+def _rememberable(credential: Credential) -> bool:
+    agent = credential.agent if credential.agent_id else None
+    return agent is not None and agent.status == Agent.Status.ACTIVE and credential.is_usable()
+
+
+def forget_clients() -> None:
+    """Drop the remembered clients (tests; never needed for correctness)."""
+    _secret_clients.clear()
+    _key_clients.clear()
 
 
 class _Failure(Exception):
@@ -173,11 +217,27 @@ def _record_failure(request: HttpRequest, failure: _Failure, method: str) -> Non
         )
 
 
-def _verify_secret(client_id: str, secret: str) -> tuple[Credential, TokenContext]:
+def _cached_secret(credential_id: str, secret: str, client_id: str) -> _Verified | None:
+    at = epoch.hint()
+    hit = _secret_clients.get(credential_id, at, time.time())
+    if hit is None:
+        return None
+    credential, context = hit
+    if not crypto.secret_matches(credential.secret_hmac, credential_id, secret) or not (
+        hmac.compare_digest(credential.client_id.encode(), client_id.encode())
+    ):
+        return None  # refused from the database, which records why
+    return _Verified(credential, context, guard_epoch=at)
+
+
+def _verify_secret(client_id: str, secret: str, use_cache: bool) -> _Verified:
     parsed = crypto.parse_secret(secret)
     if parsed is None:
         crypto.secret_matches(_DUMMY_HMAC, "0" * 16, secret[:200])  # same work as a real check
         raise _Failure("malformed_secret", client_id)
+    if use_cache and (hit := _cached_secret(parsed.credential_id, parsed.secret, client_id)):
+        return hit
+    at = epoch.current() if use_cache else None  # read BEFORE the rows it will vouch for
     found = credential_with_principal(parsed.credential_id, Credential.Kind.CLIENT_SECRET)
     credential, context = found if found else (None, None)
     stored = credential.secret_hmac if credential else _DUMMY_HMAC
@@ -189,12 +249,15 @@ def _verify_secret(client_id: str, secret: str) -> tuple[Credential, TokenContex
     if not hmac.compare_digest(credential.client_id.encode(), client_id.encode()):
         raise _Failure("client_id_mismatch", client_id, credential.pk)
     assert context is not None
-    return credential, context
+    if _rememberable(credential):
+        pair = (credential, context)
+        _secret_clients.put(parsed.credential_id, at, _valid_until([pair]), pair)
+    return _Verified(credential, context)
 
 
 def _verify_assertion(
-    request: HttpRequest, assertion: str, client_id_param: str
-) -> tuple[Credential, TokenContext]:
+    request: HttpRequest, assertion: str, client_id_param: str, use_cache: bool
+) -> _Verified:
     header, unverified = _peek(assertion)
     if header is None or unverified is None:
         raise _Failure("malformed_assertion", client_id_param)
@@ -206,20 +269,48 @@ def _verify_assertion(
     algorithm = header.get("alg")
     if algorithm not in ASSERTION_ALGORITHMS:
         raise _Failure("assertion_algorithm_refused", client_id)
-    candidates = usable_key_credentials(client_id, algorithm, timezone.now())
+    audiences = [token_endpoint_url(), settings.OAUTH_ISSUER, settings.OAUTH_ISSUER + request.path]
     kid = header.get("kid")
+    if use_cache:
+        at = epoch.hint()
+        cached = _key_clients.get((client_id, algorithm), at, time.time())
+        if cached is not None:
+            try:
+                return _check_assertion(assertion, cached, kid, client_id, audiences, at)
+            except _Failure:
+                pass  # refused from the database, which records why
+    at = epoch.current() if use_cache else None  # read BEFORE the rows it will vouch for
+    candidates = [
+        (credential, context, crypto.load_public_jwk(credential.public_jwk))
+        for credential, context in usable_key_credentials(client_id, algorithm, timezone.now())
+    ]
+    verified = _check_assertion(assertion, candidates, kid, client_id, audiences, None)
+    usable = [c for c in candidates if _rememberable(c[0])]
+    if usable:
+        _key_clients.put((client_id, algorithm), at, _valid_until(usable), usable)
+    return verified
+
+
+def _check_assertion(
+    assertion: str,
+    candidates: list[tuple[Credential, TokenContext, Any]],
+    kid: Any,
+    client_id: str,
+    audiences: list[str],
+    guard_epoch: int | None,
+) -> _Verified:
+    """The assertion verified with one of the candidate keys (the ``kid`` one first)."""
     if isinstance(kid, str) and kid:
         named = [c for c in candidates if kid in (c[0].pk, c[0].jwk_thumbprint)]
         candidates = named or candidates
     if not candidates:
         raise _Failure("no_public_key", client_id)
-    audiences = [token_endpoint_url(), settings.OAUTH_ISSUER, settings.OAUTH_ISSUER + request.path]
     last_error = "bad_assertion_signature"
-    for credential, context in candidates:
+    for credential, context, key in candidates:
         try:
             claims = jwt.decode(
                 assertion,
-                crypto.load_public_jwk(credential.public_jwk),
+                key,
                 algorithms=[credential.algorithm],  # pinned by the credential, not the token
                 audience=audiences,
                 issuer=client_id,
@@ -249,8 +340,7 @@ def _verify_assertion(
         if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
             raise _Failure("assertion_bad_jti", client_id, credential.pk)
         expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
-        credential._assertion = (client_id, jti, expires_at)  # see consume_assertion
-        return credential, context
+        return _Verified(credential, context, (client_id, jti, expires_at), guard_epoch)
     raise _Failure(last_error, client_id)
 
 
@@ -295,11 +385,15 @@ def record_replay(request: HttpRequest, client: ClientPrincipal) -> None:
     _record_failure(request, failure, client.method)
 
 
-def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> ClientPrincipal:
+def authenticate_client(
+    request: HttpRequest, *, defer_replay: bool = False, use_cache: bool = False
+) -> ClientPrincipal:
     """The authenticated client of ``request``, or ``ClientAuthError`` / ``OAuthError``.
 
     With ``defer_replay`` a ``private_key_jwt`` assertion's ``jti`` is not yet entered in the
-    replay cache: the caller MUST call ``consume_assertion`` in its write transaction.
+    replay cache: the caller MUST call ``consume_assertion`` in its write transaction. With
+    ``use_cache`` the client may come from the per-process cache; then ``guard_epoch`` is set
+    and the caller MUST guard its write with it (see the module docstring).
     """
     auth = request.headers.get("Authorization", "")
     has_basic = auth[:6].lower() == "basic "
@@ -326,21 +420,22 @@ def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> 
                 raw_id, raw_secret = decoded.split(":", 1)
             except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
                 raise _Failure("malformed_basic_header") from exc
-            credential, context = _verify_secret(unquote_plus(raw_id), unquote_plus(raw_secret))
+            verified = _verify_secret(unquote_plus(raw_id), unquote_plus(raw_secret), use_cache)
         elif method == "client_secret_post":
             client_id = request.POST.get("client_id", "")
             if not client_id:
                 raise _Failure("missing_client_id")
-            credential, context = _verify_secret(client_id, request.POST.get("client_secret", ""))
+            verified = _verify_secret(client_id, request.POST.get("client_secret", ""), use_cache)
         else:
             if request.POST.get("client_assertion_type") != ASSERTION_TYPE:
                 raise _Failure("unsupported_assertion_type", claimed)
             assertion = request.POST.get("client_assertion", "")
             if not assertion or len(assertion) > 8192:
                 raise _Failure("malformed_assertion", claimed)
-            credential, context = _verify_assertion(
-                request, assertion, request.POST.get("client_id", "")
+            verified = _verify_assertion(
+                request, assertion, request.POST.get("client_id", ""), use_cache
             )
+        credential = verified.credential
         now = timezone.now()
         if not credential.is_usable(now):
             raise _Failure(f"credential_{credential.status}", claimed, credential.pk)
@@ -355,8 +450,9 @@ def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> 
     client = ClientPrincipal(
         credential=credential,
         method=method,
-        assertion=getattr(credential, "_assertion", None),
-        context=context,
+        assertion=verified.assertion,
+        context=verified.context,
+        guard_epoch=verified.guard_epoch,
     )
     if not defer_replay:
         try:
@@ -364,7 +460,12 @@ def authenticate_client(request: HttpRequest, *, defer_replay: bool = False) -> 
         except ReplayedAssertion:
             record_replay(request, client)
             raise
-        client = ClientPrincipal(credential=credential, method=method, context=context)
+        client = ClientPrincipal(
+            credential=credential,
+            method=method,
+            context=verified.context,
+            guard_epoch=verified.guard_epoch,
+        )
     return client
 
 

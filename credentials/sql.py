@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentVersion, Connection, Resource, Scope, ScopeGrant
 
+from .epoch import timestamp
 from .models import AssertionJti, Credential
 
 
@@ -68,6 +69,8 @@ class TokenContext:
     scopes: frozenset[str]
     audiences: tuple[str, ...]
     version: str | None
+    # When time alone changes it: the earliest expiry of a grant in ``scopes`` (a timestamp).
+    valid_until: float = float("inf")
 
 
 def _json_agg(expression: str) -> str:
@@ -80,7 +83,7 @@ def _json_agg(expression: str) -> str:
 
 
 def _context_columns() -> str:
-    """Three scalar subqueries on the credential's agent ``a``: its token context in the row.
+    """Four scalar subqueries on the credential's agent ``a``: its token context in the row.
 
     Read with the credential so authenticating and issuing cost one query, not two (on
     PostgreSQL every round trip counts). Harmless for a resource server's credential (NULLs).
@@ -94,7 +97,10 @@ def _context_columns() -> str:
         f"AND (g.{q('expires_at')} IS NULL OR g.{q('expires_at')} > %s)), "
         f"(SELECT {_json_agg('r2.' + q('audience'))} FROM {conn} k JOIN {res} r2 "
         f"ON k.{q('resource_id')} = r2.{q('id')} WHERE k.{q('agent_id')} = a.{q('id')}), "
-        f"(SELECT v.{q('label')} FROM {version} v WHERE v.{q('id')} = a.{q('current_version_id')})"
+        f"(SELECT v.{q('label')} FROM {version} v "
+        f"WHERE v.{q('id')} = a.{q('current_version_id')}), "
+        f"(SELECT MIN(g.{q('expires_at')}) FROM {grant} g WHERE g.{q('agent_id')} = a.{q('id')} "
+        f"AND g.{q('status')} = 'active' AND g.{q('expires_at')} > %s)"
     )
 
 
@@ -105,11 +111,12 @@ def _json_list(value: Any) -> list:
 
 
 def _token_context(row: tuple) -> TokenContext:
-    scopes, audiences, version = row[-3:]
+    scopes, audiences, version, first_grant_expiry = row[-4:]
     return TokenContext(
         scopes=frozenset(_json_list(scopes)),
         audiences=tuple(sorted(_json_list(audiences))),
         version=version,
+        valid_until=timestamp(first_grant_expiry),
     )
 
 
@@ -140,7 +147,7 @@ def credential_with_principal(
     """The credential, its agent or resource server and the agent's token context: one query."""
     at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_credential_sql(connection.vendor), [at, credential_id, kind])
+        cursor.execute(_credential_sql(connection.vendor), [at, at, credential_id, kind])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -201,7 +208,8 @@ def usable_key_credentials(
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
-            _key_candidates_sql(connection.vendor), [at, client_id, client_id, algorithm, at, at]
+            _key_candidates_sql(connection.vendor),
+            [at, at, client_id, client_id, algorithm, at, at],
         )
         rows = cursor.fetchall()
     n = width(Credential)

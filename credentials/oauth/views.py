@@ -17,8 +17,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from audit.services import AuditWriteError, record
+from audit.services import AuditGuardFailed, AuditWriteError, record
 
+from .. import epoch
 from ..client_auth import (
     ClientPrincipal,
     ReplayedAssertion,
@@ -29,7 +30,13 @@ from ..client_auth import (
     token_endpoint_url,
 )
 from ..errors import OAuthError
-from ..services import token_exchange, token_introspect, token_issue, token_revoke
+from ..services import (
+    IssuedToken,
+    token_exchange,
+    token_introspect,
+    token_issue,
+    token_revoke,
+)
 from ..signing import public_jwks
 
 log = logging.getLogger(__name__)
@@ -143,12 +150,23 @@ def token(request: HttpRequest) -> HttpResponse:
     grant_type = post.get("grant_type", "")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
-    client = authenticate_client(request, defer_replay=True)
+    client = None
+    if grant_type == GRANT_CLIENT_CREDENTIALS:
+        client = authenticate_client(request, defer_replay=True, use_cache=True)
+        if client.guard_epoch is not None:
+            # From the per-process cache: only an issuance is answered from it. A refusal, a
+            # replay or an epoch that moved on is decided again from the database below.
+            try:
+                return _json(_issue(client, post).response())
+            except AuditGuardFailed:
+                epoch.forget_hint()
+            except OAuthError:
+                pass
+            client = None
+    client = client or authenticate_client(request, defer_replay=True)
     try:
         if grant_type == GRANT_CLIENT_CREDENTIALS:
-            issued = token_issue(
-                client=client, scope=post.get("scope"), resources=post.getlist("resource")
-            )
+            issued = _issue(client, post)
         elif grant_type == GRANT_TOKEN_EXCHANGE:
             issued = token_exchange(
                 client=client,
@@ -170,6 +188,10 @@ def token(request: HttpRequest) -> HttpResponse:
         _record_refusal(client, grant_type, exc)
         raise
     return _json(issued.response())
+
+
+def _issue(client: ClientPrincipal, post) -> IssuedToken:
+    return token_issue(client=client, scope=post.get("scope"), resources=post.getlist("resource"))
 
 
 @_oauth_endpoint

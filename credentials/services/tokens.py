@@ -16,7 +16,7 @@ from agents.models import Agent, Connection, OrganisationPolicy, Resource, Scope
 from audit.principals import SYSTEM
 from audit.services import record, record_row
 
-from .. import crypto
+from .. import crypto, epoch
 from ..client_auth import ClientPrincipal, consume_assertion
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
@@ -126,8 +126,11 @@ def _audit_issue(client: ClientPrincipal | None = None, **entry: Any) -> None:
 
     Everything else (reads, signing) happens before it, outside the transaction, so the write
     lock (SQLite's is database-wide) is held for one INSERT. The token is returned only after
-    this commits: if the entry cannot be written, nothing is issued (fail closed).
+    this commits: if the entry cannot be written, nothing is issued (fail closed). A client
+    from the cache guards the INSERT with its epoch (``AuditGuardFailed``: nothing written).
     """
+    if client is not None and client.guard_epoch is not None:
+        entry["only_if"] = epoch.guard(client.guard_epoch)
     if client is None or client.assertion is None:
         # One INSERT in autocommit is a transaction of its own, committed when execute()
         # returns: the same guarantee as atomic() without the BEGIN and COMMIT round trips.

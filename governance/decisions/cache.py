@@ -12,6 +12,10 @@ Fail safe: nothing is cached (every decision reads everything, as before) when t
 missing, when any trigger is missing or disabled (e.g. dropped by a table rebuild), when the
 database has no triggers (not PostgreSQL or SQLite), or inside a transaction (on PostgreSQL the
 triggers run at commit, so a transaction's own writes would not have changed the epoch yet).
+The triggers are counted with every read of the epoch, and the epoch a process last read (its
+hint, which lets a warm decision skip that read) is trusted for at most ``HINT_SECONDS``: a
+trigger dropped behind our back stops all caching within that time, while the guard on each
+write stays one indexed lookup.
 
 Time is the one thing triggers cannot see, so every entry carries ``valid_until``: the earliest
 moment at which time alone could change it (token expiry, credential expiry, run deadline,
@@ -20,25 +24,22 @@ grant expiry). Only active token checks are cached; denials are recomputed.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 
 from agents.models import WorkflowRun
+from credentials.epoch import EpochCache, timestamp
 from credentials.models import Credential
 
 from .models import Epoch
 
 # How many triggers migration 0002_epoch creates, per vendor (9 tables).
 _TRIGGERS = {"postgresql": 9, "sqlite": 27}
-_MAX_ENTRIES = 4096
 _FAR = float("inf")
+HINT_SECONDS = 1.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -57,7 +58,8 @@ def _epoch_table() -> str:
     return connection.ops.quote_name(Epoch._meta.db_table)
 
 
-_hint: int | None = None  # the epoch this process saw last (a guess until a guarded write)
+# The epoch this process read last and when (a guess until a guarded write; see HINT_SECONDS).
+_hint: tuple[int, float] | None = None
 
 
 def current_epoch() -> int | None:
@@ -75,16 +77,17 @@ def current_epoch() -> int | None:
     if value is None or triggers != _TRIGGERS[connection.vendor]:
         _hint = None
         return None
-    _hint = int(value)
-    return _hint
+    _hint = (int(value), time.monotonic())
+    return _hint[0]
 
 
 def epoch_hint() -> int | None:
     """The epoch last seen, to decide from the cache BEFORE reading the epoch; such a decision
     is written only if the epoch still holds at its audit INSERT (``epoch_guard``)."""
-    if connection.in_atomic_block or _triggers_sql(connection.vendor) is None:
+    hint = _hint
+    if hint is None or connection.in_atomic_block or _triggers_sql(connection.vendor) is None:
         return None
-    return _hint
+    return hint[0] if time.monotonic() - hint[1] < HINT_SECONDS else None
 
 
 def forget_hint() -> None:
@@ -93,65 +96,14 @@ def forget_hint() -> None:
 
 
 def epoch_guard(epoch: int) -> tuple[str, list]:
-    """An SQL condition (for ``audit.record_row(only_if=…)``): the epoch is still ``epoch``
-    and every trigger is still in place — checked in the same statement as the write."""
-    triggers, pattern = _triggers_sql(connection.vendor)
-    return (
-        f"(SELECT value FROM {_epoch_table()} WHERE id = 1) = %s AND ({triggers}) = %s",  # noqa: S608
-        [epoch, pattern, _TRIGGERS[connection.vendor]],
-    )
-
-
-@dataclass(frozen=True)
-class _Entry:
-    epoch: int
-    valid_until: float  # a UNIX timestamp; the entry is not used at or after it
-    value: Any
-
-
-class EpochCache:
-    """A bounded, thread-safe map whose entries are used only at their epoch and in time."""
-
-    def __init__(self, max_entries: int = _MAX_ENTRIES) -> None:
-        self._data: OrderedDict[Any, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max = max_entries
-
-    def get(self, key: Any, epoch: int | None, now: float) -> Any | None:
-        if epoch is None:
-            return None
-        entry = self._data.get(key)
-        if entry is None or entry.epoch != epoch or now >= entry.valid_until:
-            return None
-        return entry.value
-
-    def put(self, key: Any, epoch: int | None, valid_until: float, value: Any) -> None:
-        if epoch is None:
-            return
-        with self._lock:
-            self._data[key] = _Entry(epoch, valid_until, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._max:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+    """An SQL condition (for ``audit.record_row(only_if=…)``): the epoch is still ``epoch``,
+    checked in the same statement as the write (the triggers are checked where it is read)."""
+    return f"(SELECT value FROM {_epoch_table()} WHERE id = 1) = %s", [epoch]  # noqa: S608
 
 
 token_checks = EpochCache()  # (token, audience) -> (TokenCheck, effective trust)
 contexts = EpochCache()  # (agent id, resource id, scope name) -> DecisionContext
 callers = EpochCache()  # SHA-256 of a resource server's Basic header -> its Resource
-
-
-def _timestamp(value: Any) -> float:
-    if value is None:
-        return _FAR
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.fromisoformat(str(value))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)  # SQLite stores UTC without an offset
-    return value.timestamp()
 
 
 def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: str) -> float:
@@ -176,7 +128,7 @@ def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: 
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for (moment,) in cursor.fetchall():
-                until = min(until, _timestamp(moment))
+                until = min(until, timestamp(moment))
     return until
 
 

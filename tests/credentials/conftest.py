@@ -13,20 +13,24 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from agents.models import Agent, Resource
 from credentials import services, signing
+from credentials.client_auth import forget_clients
 from credentials.services.tokens import forget_policy
 from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Throttle counters and the current-key memo are per process: start each test clean."""
+    """Throttle counters, the current-key memo and remembered clients are per process: start
+    each test clean."""
     cache.clear()
     signing.forget()
     forget_policy()
+    forget_clients()
     yield
     cache.clear()
     signing.forget()
     forget_policy()
+    forget_clients()
 
 
 @dataclass
