@@ -10,7 +10,10 @@ With ``use_cache`` (the token endpoint's ``client_credentials`` grant) a client 
 from the database is remembered per process at the revocation epoch (``credentials.epoch``):
 the next request checks its secret or assertion against the remembered credential without a
 query, and its one write must then carry the epoch guard. Only success comes from the cache;
-anything else is decided again from the database, which also records it.
+anything else is decided again from the database, which also records it. The failure throttle
+guards that database path: every failed attempt is counted and throttled as before, but a
+flood of wrong secrets sent under an agent's (public) client id does not lock out the agent
+while its process remembers it.
 """
 
 from __future__ import annotations
@@ -217,27 +220,80 @@ def _record_failure(request: HttpRequest, failure: _Failure, method: str) -> Non
         )
 
 
-def _cached_secret(credential_id: str, secret: str, client_id: str) -> _Verified | None:
+def _cached_secret(client_id: str, secret: str) -> _Verified | None:
+    parsed = crypto.parse_secret(secret)
+    if parsed is None:
+        return None
     at = epoch.hint()
-    hit = _secret_clients.get(credential_id, at, time.time())
+    hit = _secret_clients.get(parsed.credential_id, at, time.time())
     if hit is None:
         return None
     credential, context = hit
-    if not crypto.secret_matches(credential.secret_hmac, credential_id, secret) or not (
-        hmac.compare_digest(credential.client_id.encode(), client_id.encode())
-    ):
-        return None  # refused from the database, which records why
+    if not crypto.secret_matches(credential.secret_hmac, parsed.credential_id, parsed.secret):
+        return None
+    if not hmac.compare_digest(credential.client_id.encode(), client_id.encode()):
+        return None
     return _Verified(credential, context, guard_epoch=at)
 
 
-def _verify_secret(client_id: str, secret: str, use_cache: bool) -> _Verified:
+def _cached_assertion(request: HttpRequest, assertion: str, client_id_param: str):
+    header, unverified = _peek(assertion)
+    if header is None or unverified is None:
+        return None
+    client_id, algorithm = unverified.get("sub"), header.get("alg")
+    if not isinstance(client_id, str) or unverified.get("iss") != client_id:
+        return None
+    if (client_id_param and client_id_param != client_id) or algorithm not in ASSERTION_ALGORITHMS:
+        return None
+    at = epoch.hint()
+    cached = _key_clients.get((client_id, algorithm), at, time.time())
+    if cached is None:
+        return None
+    try:
+        return _check_assertion(
+            assertion, cached, header.get("kid"), client_id, _audiences(request), at
+        )
+    except _Failure:
+        return None
+
+
+def _from_cache(request: HttpRequest, method: str) -> _Verified | None:
+    """The client remembered at the last epoch seen, if it proves itself exactly as it did
+    then; None on any doubt (the database path then decides, and records any failure)."""
+    if method == "client_secret_basic":
+        try:
+            raw_id, raw_secret = _basic_credentials(request)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        return _cached_secret(raw_id, raw_secret)
+    post = request.POST
+    if method == "client_secret_post":
+        return _cached_secret(post.get("client_id", ""), post.get("client_secret", ""))
+    if post.get("client_assertion_type") != ASSERTION_TYPE:
+        return None
+    assertion = post.get("client_assertion", "")
+    if not assertion or len(assertion) > 8192:
+        return None
+    return _cached_assertion(request, assertion, post.get("client_id", ""))
+
+
+def _basic_credentials(request: HttpRequest) -> tuple[str, str]:
+    auth = request.headers.get("Authorization", "")
+    decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+    raw_id, raw_secret = decoded.split(":", 1)
+    return unquote_plus(raw_id), unquote_plus(raw_secret)
+
+
+def _audiences(request: HttpRequest) -> list[str]:
+    return [token_endpoint_url(), settings.OAUTH_ISSUER, settings.OAUTH_ISSUER + request.path]
+
+
+def _verify_secret(client_id: str, secret: str, remember: bool) -> _Verified:
     parsed = crypto.parse_secret(secret)
     if parsed is None:
         crypto.secret_matches(_DUMMY_HMAC, "0" * 16, secret[:200])  # same work as a real check
         raise _Failure("malformed_secret", client_id)
-    if use_cache and (hit := _cached_secret(parsed.credential_id, parsed.secret, client_id)):
-        return hit
-    at = epoch.current() if use_cache else None  # read BEFORE the rows it will vouch for
+    at = epoch.current() if remember else None  # read BEFORE the rows it will vouch for
     found = credential_with_principal(parsed.credential_id, Credential.Kind.CLIENT_SECRET)
     credential, context = found if found else (None, None)
     stored = credential.secret_hmac if credential else _DUMMY_HMAC
@@ -256,7 +312,7 @@ def _verify_secret(client_id: str, secret: str, use_cache: bool) -> _Verified:
 
 
 def _verify_assertion(
-    request: HttpRequest, assertion: str, client_id_param: str, use_cache: bool
+    request: HttpRequest, assertion: str, client_id_param: str, remember: bool
 ) -> _Verified:
     header, unverified = _peek(assertion)
     if header is None or unverified is None:
@@ -269,22 +325,14 @@ def _verify_assertion(
     algorithm = header.get("alg")
     if algorithm not in ASSERTION_ALGORITHMS:
         raise _Failure("assertion_algorithm_refused", client_id)
-    audiences = [token_endpoint_url(), settings.OAUTH_ISSUER, settings.OAUTH_ISSUER + request.path]
-    kid = header.get("kid")
-    if use_cache:
-        at = epoch.hint()
-        cached = _key_clients.get((client_id, algorithm), at, time.time())
-        if cached is not None:
-            try:
-                return _check_assertion(assertion, cached, kid, client_id, audiences, at)
-            except _Failure:
-                pass  # refused from the database, which records why
-    at = epoch.current() if use_cache else None  # read BEFORE the rows it will vouch for
+    at = epoch.current() if remember else None  # read BEFORE the rows it will vouch for
     candidates = [
         (credential, context, crypto.load_public_jwk(credential.public_jwk))
         for credential, context in usable_key_credentials(client_id, algorithm, timezone.now())
     ]
-    verified = _check_assertion(assertion, candidates, kid, client_id, audiences, None)
+    verified = _check_assertion(
+        assertion, candidates, header.get("kid"), client_id, _audiences(request), None
+    )
     usable = [c for c in candidates if _rememberable(c[0])]
     if usable:
         _key_clients.put((client_id, algorithm), at, _valid_until(usable), usable)
@@ -385,6 +433,46 @@ def record_replay(request: HttpRequest, client: ClientPrincipal) -> None:
     _record_failure(request, failure, client.method)
 
 
+def _authenticate_from_database(request: HttpRequest, method: str, remember: bool) -> _Verified:
+    """Throttle, verify against the database, record any failure (``ClientAuthError``)."""
+    address = _address(request)
+    claimed = _claimed_client_id(request)
+    _check_throttle(claimed, address)
+    try:
+        if method == "client_secret_basic":
+            try:
+                raw_id, raw_secret = _basic_credentials(request)
+            except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+                raise _Failure("malformed_basic_header") from exc
+            verified = _verify_secret(raw_id, raw_secret, remember)
+        elif method == "client_secret_post":
+            client_id = request.POST.get("client_id", "")
+            if not client_id:
+                raise _Failure("missing_client_id")
+            verified = _verify_secret(client_id, request.POST.get("client_secret", ""), remember)
+        else:
+            if request.POST.get("client_assertion_type") != ASSERTION_TYPE:
+                raise _Failure("unsupported_assertion_type", claimed)
+            assertion = request.POST.get("client_assertion", "")
+            if not assertion or len(assertion) > 8192:
+                raise _Failure("malformed_assertion", claimed)
+            verified = _verify_assertion(
+                request, assertion, request.POST.get("client_id", ""), remember
+            )
+        credential = verified.credential
+        now = timezone.now()
+        if not credential.is_usable(now):
+            raise _Failure(f"credential_{credential.status}", claimed, credential.pk)
+        if credential.agent_id and credential.agent.status != Agent.Status.ACTIVE:
+            raise _Failure(f"agent_{credential.agent.status}", claimed, credential.pk)
+    except _Failure as failure:
+        failure.client_id = failure.client_id or claimed
+        _count_failure(claimed, address)
+        _record_failure(request, failure, method)
+        raise ClientAuthError() from None
+    return verified
+
+
 def authenticate_client(
     request: HttpRequest, *, defer_replay: bool = False, use_cache: bool = False
 ) -> ClientPrincipal:
@@ -410,42 +498,10 @@ def authenticate_client(
     else:
         raise ClientAuthError("client authentication is required")
 
-    address = _address(request)
-    claimed = _claimed_client_id(request)
-    _check_throttle(claimed, address)
-    try:
-        if method == "client_secret_basic":
-            try:
-                decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
-                raw_id, raw_secret = decoded.split(":", 1)
-            except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-                raise _Failure("malformed_basic_header") from exc
-            verified = _verify_secret(unquote_plus(raw_id), unquote_plus(raw_secret), use_cache)
-        elif method == "client_secret_post":
-            client_id = request.POST.get("client_id", "")
-            if not client_id:
-                raise _Failure("missing_client_id")
-            verified = _verify_secret(client_id, request.POST.get("client_secret", ""), use_cache)
-        else:
-            if request.POST.get("client_assertion_type") != ASSERTION_TYPE:
-                raise _Failure("unsupported_assertion_type", claimed)
-            assertion = request.POST.get("client_assertion", "")
-            if not assertion or len(assertion) > 8192:
-                raise _Failure("malformed_assertion", claimed)
-            verified = _verify_assertion(
-                request, assertion, request.POST.get("client_id", ""), use_cache
-            )
-        credential = verified.credential
-        now = timezone.now()
-        if not credential.is_usable(now):
-            raise _Failure(f"credential_{credential.status}", claimed, credential.pk)
-        if credential.agent_id and credential.agent.status != Agent.Status.ACTIVE:
-            raise _Failure(f"agent_{credential.agent.status}", claimed, credential.pk)
-    except _Failure as failure:
-        failure.client_id = failure.client_id or claimed
-        _count_failure(claimed, address)
-        _record_failure(request, failure, method)
-        raise ClientAuthError() from None
+    verified = _from_cache(request, method) if use_cache else None
+    if verified is None:
+        verified = _authenticate_from_database(request, method, remember=use_cache)
+    credential = verified.credential
     _touch(credential)
     client = ClientPrincipal(
         credential=credential,

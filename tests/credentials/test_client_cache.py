@@ -160,6 +160,16 @@ def test_a_wrong_secret_after_a_warm_one_is_refused_and_audited(client):
     assert after == before + 1
 
 
+def test_a_flood_of_wrong_secrets_is_throttled_but_does_not_lock_out_a_warm_agent(client, settings):
+    settings.CREDENTIAL_AUTH_FAILURES_PER_CLIENT = (5, 60)
+    agent = agent_with_secret()
+    warm(client, agent)
+    wrong = crypto.format_secret(agent.credential_id, secrets.token_hex(32))
+    statuses = [ask(client, agent, secret=wrong).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert ask(client, agent).status_code == 200
+
+
 def test_a_stale_cache_entry_writes_nothing_and_is_decided_again(client):
     """A change that moves the epoch between warm-up and the next request: the guarded INSERT
     writes nothing, and the request is answered from the database (one entry, not two)."""
