@@ -36,7 +36,9 @@ _SECRET_ANYWHERE = ("secret", "password", "private", "pepper")
 _SECRET_LAST_WORD = ("token", "assertion")
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_secret(key: str) -> bool:
+    # Cached: entries reuse a handful of key names, and this is on every write.
     key = key.lower()
     if key.endswith("_id"):
         return False

@@ -5,9 +5,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 api_v1 = [
+    # First: the decision point is the hot machine-to-machine endpoint, and Django tries the
+    # patterns in order (the ~70 router patterns below cost ~50 µs of matching per request).
+    path("", include("governance.decisions.urls")),
     path("", include("agents.api.urls")),
     path("", include("credentials.api.urls")),
-    path("", include("governance.decisions.urls")),
     path("", include("governance.approvals.api.urls")),
     path("audit/", include("governance.auditlog.api_urls")),
 ]

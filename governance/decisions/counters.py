@@ -87,20 +87,28 @@ class _Keys:
     budget_expires: dt.datetime
 
 
+@functools.lru_cache(maxsize=256)
+def _period(period: str, hour: int) -> tuple[str, float, dt.datetime]:
+    """``period_bounds`` for any moment in the UTC hour ``hour`` (hours since the UNIX epoch):
+    every budget period starts on an hour, so one computation serves the whole hour."""
+    key, end = period_bounds(period, dt.datetime.fromtimestamp(hour * 3600, tz=dt.UTC))
+    return key, end.timestamp(), end
+
+
 def _keys(prefix: str, limits: Limits, now: dt.datetime) -> _Keys:
     ts = now.timestamp()
     window = limits.window_seconds
     bucket = int(ts // window)
-    rate_end = dt.datetime.fromtimestamp((bucket + 1) * window, tz=dt.UTC)
-    period_key, period_end = period_bounds(limits.budget_period, now)
+    rate_end = (bucket + 1) * window
+    period_key, period_end, period_end_dt = _period(limits.budget_period, int(ts // 3600))
     cid = limits.connection_id
     return _Keys(
         rate=f"{prefix}:rate:{cid}:{window}:{bucket}",
-        rate_ttl=max(1, int(rate_end.timestamp() - ts) + 60),
-        rate_expires=rate_end + dt.timedelta(seconds=60),
+        rate_ttl=max(1, int(rate_end - ts) + 60),
+        rate_expires=dt.datetime.fromtimestamp(rate_end + 60, tz=dt.UTC),
         budget=f"{prefix}:budget:{cid}:{limits.budget_period}:{period_key}",
-        budget_ttl=max(1, int(period_end.timestamp() - ts) + 3600),
-        budget_expires=period_end + dt.timedelta(hours=1),
+        budget_ttl=max(1, int(period_end - ts) + 3600),
+        budget_expires=period_end_dt + dt.timedelta(hours=1),
     )
 
 
@@ -169,6 +177,15 @@ return 1
 """
 
 
+def _resp(*args: str | int) -> bytes:
+    """One command in the Redis protocol (what redis-py's packer makes, for str and int)."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
 class RedisCounters:
     """Counters in Redis: one script call per decision."""
 
@@ -182,14 +199,35 @@ class RedisCounters:
         self._consume = self.client.register_script(_CONSUME_LUA)
         self._refund = self.client.register_script(_REFUND_LUA)
 
+    def _call(self, script, keys: list[str], args: list[int]):
+        """``EVALSHA`` straight on a pooled connection: one round trip, without redis-py's
+        per-command machinery, and never re-sent after a connection error or timeout (the
+        script may have counted; the decision then fails closed, 503, and is not charged
+        twice). Loads the script once if the server does not know it (a restart, a flush)."""
+        from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
+
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command([_resp("EVALSHA", script.sha, len(keys), *keys, *args)])
+            return conn.read_response()
+        except NoScriptError:
+            return script(keys=keys, args=args)  # loads it, then runs it
+        except (ConnectionError, TimeoutError):
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+
     def consume(
         self, *, limits: Limits, cost: Decimal, now: dt.datetime, dry_run: bool = False
     ) -> Usage:
         keys = _keys(self.prefix, limits, now)
         units = to_units(cost)
-        consumed, used, spent = self._consume(
-            keys=[keys.rate, keys.budget],
-            args=[
+        consumed, used, spent = self._call(
+            self._consume,
+            [keys.rate, keys.budget],
+            [
                 -1 if limits.rate_limit is None else limits.rate_limit,
                 keys.rate_ttl,
                 int(limits.enforce_rate),

@@ -220,10 +220,33 @@ class _Request:
     actor: str
     on_behalf_of: list[str]
     guard_epoch: int | None = None  # decided from the cache before reading the epoch
+    epoch: int | None = None  # the epoch everything above was read at (None: not cacheable)
+    limits: Limits | None = None  # the connection's, with its log-only rules applied
 
     @property
     def agent(self) -> Agent | None:
         return self.check.agent
+
+    def at(self, amount: Decimal, now: dt.datetime, guard_epoch: int) -> _Request:
+        """The same request for another cost and moment, decided under ``guard_epoch``."""
+        return _Request(
+            caller=self.caller,
+            target=self.target,
+            action=self.action,
+            amount=amount,
+            now=now,
+            check=self.check,
+            granted=self.granted,
+            connection=self.connection,
+            org=self.org,
+            log_only=self.log_only,
+            trust=dict(self.trust) if self.trust is not None else None,
+            actor=self.actor,
+            on_behalf_of=self.on_behalf_of,
+            guard_epoch=guard_epoch,
+            epoch=self.epoch,
+            limits=self.limits,
+        )
 
 
 def _load(
@@ -259,8 +282,6 @@ def _load(
         check, trust = _token_check(token, target.audience, epoch, clock)
         agent = check.agent
         ctx = None
-    if connection_id is not None and not Connection.objects.filter(pk=connection_id).exists():
-        raise DecisionInputError("invalid_request", f"unknown connection {connection_id}")
     now = now or timezone.now()
     ctx_key = (agent.pk if agent is not None else None, target.pk, scope_name)
     if ctx is None:
@@ -274,14 +295,19 @@ def _load(
         )
         lapses = ctx.granted_until.timestamp() if ctx.granted and ctx.granted_until else INF
         cache.contexts.put(ctx_key, epoch, lapses, ctx)
+    connection = ctx.connection
+    if connection_id is not None and (connection is None or connection.pk != connection_id):
+        # Not the agent's connection to this resource (read at the same epoch): someone
+        # else's (no_connection), or none at all (400).
+        if not Connection.objects.filter(pk=connection_id).exists():
+            raise DecisionInputError("invalid_request", f"unknown connection {connection_id}")
+        connection = None
     if not ctx.scope_known:
         raise DecisionInputError(
             "invalid_request", f"unknown action {action!r} on resource {target.slug!r}"
         )
-    connection = ctx.connection
-    if connection is not None and connection_id is not None and connection.pk != connection_id:
-        connection = None  # the resource server named someone else's connection
     actor, on_behalf_of = _principals(check)
+    log_only = p.log_only_rules(ctx.policy.log_only_rules, connection and connection.log_only_rules)
     return _Request(
         caller=caller,
         target=target,
@@ -292,14 +318,101 @@ def _load(
         granted=ctx.granted,
         connection=connection,
         org=ctx.policy,
-        log_only=p.log_only_rules(
-            ctx.policy.log_only_rules, connection and connection.log_only_rules
-        ),
+        log_only=log_only,
         trust=dict(trust) if trust is not None else None,
         actor=actor,
         on_behalf_of=on_behalf_of,
         guard_epoch=epoch if guard is not None else None,
+        epoch=epoch,
+        limits=_limits(connection, log_only) if connection is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A request evaluated up to the counters, from the two cache entries it was built from."""
+
+    request: _Request
+    token_key: tuple[str, str]
+    token_entry: Any  # the very (TokenCheck, trust) object cached under token_key
+    context_key: tuple[Any, ...]
+    context_entry: Any  # the very DecisionContext cached under context_key
+    decision: str
+    reasons: list[str]
+    log_only: list[p.LogOnly]
+
+
+# (token, caller id, resource, action, connection id) -> _Plan. A plan is used only while both
+# entries it was built from are still the ones cached, at the same epoch and in time: it adds
+# nothing those caches do not already allow, it only skips rebuilding the same request.
+_plans = cache.EpochCache()
+
+
+def _plan_key(args: dict[str, Any]) -> tuple[Any, ...] | None:
+    token, action, resource, connection_id = (
+        args["token"],
+        args["action"],
+        args["resource"],
+        args["connection_id"],
+    )
+    if not (
+        isinstance(token, str)
+        and isinstance(action, str)
+        and isinstance(resource, str)
+        and (connection_id is None or type(connection_id) is int)
+    ):
+        return None
+    return (token, args["caller"].pk, resource, action, connection_id)
+
+
+def _plan_hit(args: dict[str, Any]) -> tuple[_Request, _Plan] | None:
+    """The request decided from a plan at the epoch this process saw last, else None."""
+    epoch = cache.epoch_hint()
+    key = _plan_key(args) if epoch is not None else None
+    if key is None:
+        return None
+    clock = time.time()
+    plan = _plans.get(key, epoch, clock)
+    if (
+        plan is None
+        or cache.token_checks.get(plan.token_key, epoch, clock) is not plan.token_entry
+        or cache.contexts.get(plan.context_key, epoch, clock) is not plan.context_entry
+    ):
+        return None
+    amount = parse_cost(args["cost"])  # the one input that varies; bad values are a 400
+    return plan.request.at(amount, timezone.now(), epoch), plan
+
+
+def _plan_keep(
+    args: dict[str, Any], req: _Request, decision: str, reasons: list[str], log_only: list
+) -> None:
+    """Remember a request whose evaluation the cached entries alone determine."""
+    key = _plan_key(args)
+    if key is None or req.epoch is None or decision == p.APPROVAL_REQUIRED:
+        return  # approvals are read live
+    if "approval_granted" in reasons or "approval_denied" in reasons or not req.check.active:
+        return
+    clock = time.time()
+    token_key = (args["token"], req.target.audience)
+    context_key = (req.agent.pk, req.target.pk, f"{req.target.slug}:{req.action}")
+    token_entry = cache.token_checks.get(token_key, req.epoch, clock)
+    context_entry = cache.contexts.get(context_key, req.epoch, clock)
+    if token_entry is None or context_entry is None:
+        return
+    # The only rule that time alone changes here: the connection's expiry.
+    expires = req.connection.expires_at if req.connection is not None else None
+    until = expires.timestamp() if expires is not None else INF
+    plan = _Plan(
+        request=req,
+        token_key=token_key,
+        token_entry=token_entry,
+        context_key=context_key,
+        context_entry=context_entry,
+        decision=decision,
+        reasons=list(reasons),
+        log_only=list(log_only),
+    )
+    _plans.put(key, req.epoch, until, plan)
 
 
 def _speculate(
@@ -437,12 +550,23 @@ def decision_make(
 
 
 def _decide(*, speculative: bool, require_epoch: int | None = None, **args: Any) -> Decision:
-    req = _load(**args, speculative=speculative)
-    if require_epoch is not None and req.guard_epoch != require_epoch:
-        raise CallerUnverified()  # not decided from the cache at the caller's epoch
-    decision, reasons, extra_log, approval = _evaluate(req)
+    # A caller-supplied ``now`` (tests, replays) is evaluated from the database, never cached.
+    hit = _plan_hit(args) if speculative and args["now"] is None else None
+    if hit is not None:
+        req, plan = hit
+        if require_epoch is not None and req.guard_epoch != require_epoch:
+            raise CallerUnverified()  # not decided from the cache at the caller's epoch
+        decision, reasons, extra_log = plan.decision, list(plan.reasons), list(plan.log_only)
+        approval = None
+    else:
+        req = _load(**args, speculative=speculative)
+        if require_epoch is not None and req.guard_epoch != require_epoch:
+            raise CallerUnverified()  # not decided from the cache at the caller's epoch
+        decision, reasons, extra_log, approval = _evaluate(req)
+        if args["now"] is None:
+            _plan_keep(args, req, decision, reasons, extra_log)
     counters = get_counters()
-    limits = _limits(req.connection, req.log_only) if req.connection is not None else None
+    limits = req.limits
     usage: Usage | None = None
     consumed = False
     # A transaction only when it has more than one write to hold together: database counters

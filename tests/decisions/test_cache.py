@@ -9,6 +9,7 @@ tested with real separate processes in ``test_multiprocess.py``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import uuid
 
@@ -23,6 +24,7 @@ from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.services.tokens import token_exchange, token_revoke
 from governance.decisions import cache
+from governance.decisions.errors import DecisionInputError
 from governance.decisions.services import decision_make
 from tests import factories as f
 from trust.services import trust_level_set
@@ -308,3 +310,71 @@ def test_the_cached_authentication_lasts_at_most_until_last_used_at_is_due():
     used = _rs_credential(world).last_used_at
     assert used is not None
     assert entry.valid_until <= used.timestamp() + 60
+
+
+@pytest.fixture
+def _redis_counters(settings, redis_url):
+    settings.REDIS_URL = redis_url
+    settings.RATE_LIMIT_BACKEND = "redis"
+
+
+def _ask(world, token, **kw):
+    kw.setdefault("action", "read")
+    kw.setdefault("resource", world.resource.slug)
+    return decision_make(caller=world.resource, token=token, **kw)
+
+
+@pytest.mark.usefixtures("_redis_counters")
+def test_a_warm_decision_is_one_guarded_insert_with_or_without_a_connection_id(
+    django_assert_num_queries,
+):
+    """Steady state on Redis counters: one EVALSHA and one statement, the audit INSERT — also
+    when the resource server names the connection (it is the one read with the context)."""
+    world = make_world(rate_limit=100, rate_window_seconds=3600)
+    token = world.token()
+    for connection_id in (None, world.connection.pk):
+        decide = functools.partial(_ask, world, token, connection_id=connection_id)
+        # (the first decision after a flush may create the organisation policy row: a new epoch)
+        assert decide().decision == decide().decision == "allow"
+        for _ in range(3):
+            with django_assert_num_queries(1) as captured:
+                result = decide()
+            assert result.decision == "allow", result.reasons
+            assert captured.captured_queries[0]["sql"].startswith("INSERT")
+    # someone else's connection, then no connection at all: still answered correctly, warm
+    other = f.ConnectionFactory()
+    for _ in range(2):
+        result = _ask(world, token, connection_id=other.pk)
+        assert (result.decision, result.reasons) == ("deny", ["no_connection"])
+    with pytest.raises(DecisionInputError):
+        _ask(world, token, connection_id=other.pk + 1000)
+
+
+@pytest.mark.usefixtures("_redis_counters")
+def test_a_warm_decision_still_refuses_bad_input_and_counts_and_writes_nothing():
+    from audit.models import AuditEntry
+
+    world = make_world(rate_limit=3, rate_window_seconds=3600)
+    token = world.token()
+    _warm(world, token)  # two counted
+    before = AuditEntry.objects.count()
+    for bad in ({"cost": -1}, {"cost": "NaN"}, {"cost": "0.00001"}, {"cost": [1]}):
+        with pytest.raises(DecisionInputError):
+            _ask(world, token, **bad)
+    with pytest.raises(DecisionInputError):
+        _ask(world, token, action="launch")
+    assert AuditEntry.objects.count() == before
+    assert _ask(world, token).remaining["rate"] == 0  # the third count: none in between
+    result = _ask(world, token)
+    assert (result.decision, result.reasons) == ("deny", ["rate_limited"])
+
+
+@pytest.mark.usefixtures("_redis_counters")
+def test_a_connection_expiring_ends_a_warm_decision_by_time_alone():
+    world = make_world()
+    world.connection.expires_at = timezone.now() + dt.timedelta(seconds=2)
+    world.connection.save()
+    token = world.token()
+    _warm(world, token)
+    time.sleep(2.1)
+    assert _decide(world, token) == ("deny", ["connection_expired"])

@@ -160,6 +160,45 @@ def test_redis_consume_is_one_round_trip(redis_counters):
     assert len(sent) == 1, sent  # one EVALSHA: rate and budget together
 
 
+def test_redis_loads_the_script_when_the_server_does_not_know_it(redis_counters):
+    """After a Redis restart or SCRIPT FLUSH the first EVALSHA gets NOSCRIPT: load, then run."""
+    redis_counters._consume.sha = "0" * 40  # a script the server has never seen
+    usage = redis_counters.consume(limits=_limits(), cost=Decimal(1), now=T0)
+    assert usage.consumed and usage.rate_remaining == 2
+    assert redis_counters._consume.sha != "0" * 40
+    assert redis_counters.consume(limits=_limits(), cost=Decimal(1), now=T0).rate_remaining == 1
+
+
+def test_redis_counts_once_when_the_connection_fails(redis_counters, monkeypatch):
+    """A connection error is not retried (the script may have run): fail, count at most once."""
+    import redis
+
+    def broken(self, command, check_health=True):
+        raise redis.exceptions.ConnectionError("gone")
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", broken)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        redis_counters.consume(limits=_limits(), cost=Decimal(1), now=T0)
+    monkeypatch.undo()
+    usage = redis_counters.consume(limits=_limits(), cost=Decimal(1), now=T0, dry_run=True)
+    assert usage.rate_remaining == 3 and usage.budget_remaining == 10
+
+
+def test_keys_are_the_same_for_every_moment_of_a_period():
+    from governance.decisions.counters import _keys
+
+    for period in ("hour", "day", "month"):
+        lim = _limits(budget_period=period)
+        for moment in (T0, T0 + dt.timedelta(seconds=29), T0 + dt.timedelta(seconds=31)):
+            keys = _keys("p", lim, moment)
+            key, end = period_bounds(period, moment)
+            assert keys.budget == f"p:budget:7:{period}:{key}"
+            assert keys.budget_expires == end + dt.timedelta(hours=1)
+            assert keys.budget_ttl == int(end.timestamp() - moment.timestamp()) + 3600
+            window_end = (int(moment.timestamp()) // 60 + 1) * 60
+            assert keys.rate_expires.timestamp() == window_end + 60
+
+
 @pytest.mark.django_db
 def test_sweep_deletes_only_ended_counters():
     c = DatabaseCounters(prefix="sweep")
