@@ -175,7 +175,7 @@ def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = 
     if only_if is not None:
         values[1:2] = [fields["actor"], *only_if[1]]
     try:
-        with connection.cursor() as cursor:
+        with _insert_cursor() as cursor:
             cursor.execute(
                 _fast_sql(connection.vendor, returning, only_if[0] if only_if else ""), values
             )
@@ -188,6 +188,44 @@ def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = 
     except DatabaseError as exc:
         # Raised inside the caller's atomic block, so its whole transaction rolls back.
         raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
+
+
+@functools.cache
+def _bound_cursor() -> tuple[type, type] | None:
+    """(psycopg's Connection, a server-side-binding cursor that never prepares), or None.
+
+    The entry's 19 values then travel apart from the statement instead of being escaped into
+    it: Django's client-side cursor spends ~40 µs of CPU doing that per entry. No named
+    prepared statements: they gain nothing measurable here and break behind a
+    transaction-pooling proxy."""
+    try:
+        import psycopg
+    except ImportError:  # psycopg2: Django's own cursor
+        return None
+
+    class BoundCursor(psycopg.Cursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=False, binary=binary)
+
+    return psycopg.Connection, BoundCursor
+
+
+def _insert_cursor():
+    """A Django cursor for the entry's INSERT, made as ``connection.cursor()`` makes one (health
+    check, errors translated, thread sharing checked, queries logged when asked)."""
+    bound = _bound_cursor() if connection.vendor == "postgresql" else None
+    if bound is None:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    if not isinstance(connection.connection, bound[0]):
+        return connection.cursor()
+    with connection.wrap_database_errors:
+        cursor = bound[1](connection.connection)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 # The columns record_row() writes: every canonical field but the id, and the chain columns.
