@@ -224,7 +224,7 @@ def _cached_secret(client_id: str, secret: str) -> _Verified | None:
     parsed = crypto.parse_secret(secret)
     if parsed is None:
         return None
-    at = epoch.hint()
+    at = epoch.known()
     hit = _secret_clients.get(parsed.credential_id, at, time.time())
     if hit is None:
         return None
@@ -245,7 +245,7 @@ def _cached_assertion(request: HttpRequest, assertion: str, client_id_param: str
         return None
     if (client_id_param and client_id_param != client_id) or algorithm not in ASSERTION_ALGORITHMS:
         return None
-    at = epoch.hint()
+    at = epoch.known()
     cached = _key_clients.get((client_id, algorithm), at, time.time())
     if cached is None:
         return None

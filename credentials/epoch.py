@@ -54,6 +54,12 @@ def hint() -> int | None:
     return _source.epoch_hint() if _source is not None else None
 
 
+def known() -> int | None:
+    """The hint, or (when it is stale or absent) the epoch read now."""
+    value = hint()
+    return value if value is not None else current()
+
+
 def forget_hint() -> None:
     if _source is not None:
         _source.forget_hint()
