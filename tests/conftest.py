@@ -26,6 +26,12 @@ def redis_url() -> str:
     return url
 
 
+def pytest_configure(config):
+    # The suite never runs collectstatic, so STATIC_ROOT is absent; whitenoise says so once per
+    # middleware chain. Static files in tests come from the finders.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 def pytest_collection_modifyitems(config, items):
     from django.db import connection
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from audit.principals import user_principal
 
@@ -41,6 +42,8 @@ class ResourceAdmin(TeamScopedAdmin):
     list_filter = ["sensitivity", ("owner_team", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["slug", "name", "audience"]
     list_select_related = ["owner_team"]
+    # An audience typed without a scheme is https (Django 6's default, opted into now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         qs = admin.ModelAdmin.get_queryset(self, request)
