@@ -8,7 +8,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from . import chain, context
@@ -51,11 +58,16 @@ def redact(values: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if _is_secret(key):
             out[key] = REDACTED
-        elif isinstance(value, Mapping):
+        elif isinstance(value, dict) or (
+            not isinstance(value, _PLAIN) and isinstance(value, Mapping)  # the ABC check is slow
+        ):
             out[key] = redact(value)
         else:
             out[key] = value
     return out
+
+
+_PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping
 
 
 def record(
@@ -150,8 +162,9 @@ _dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
 
 def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = None) -> int:
     """One INSERT of the entry; returns its id. Any database error becomes ``AuditWriteError``."""
+    db = connections[DEFAULT_DB_ALIAS]  # ``connection`` itself: one thread-local lookup
     values = [
-        connection.ops.adapt_datetimefield_value(now),
+        db.ops.adapt_datetimefield_value(now),
         fields["actor"],
         fields["actor_id"],
         _dumps(fields["on_behalf_of"]),
@@ -171,14 +184,12 @@ def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = 
         "",
         "",
     ]
-    returning = connection.features.can_return_columns_from_insert
+    returning = db.features.can_return_columns_from_insert
     if only_if is not None:
         values[1:2] = [fields["actor"], *only_if[1]]
     try:
-        with _insert_cursor() as cursor:
-            cursor.execute(
-                _fast_sql(connection.vendor, returning, only_if[0] if only_if else ""), values
-            )
+        with _insert_cursor(db) as cursor:
+            cursor.execute(_fast_sql(db.vendor, returning, only_if[0] if only_if else ""), values)
             return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
     except IntegrityError as exc:
         if only_if is not None:
@@ -210,22 +221,20 @@ def _bound_cursor() -> tuple[type, type] | None:
     return psycopg.Connection, BoundCursor
 
 
-def _insert_cursor():
-    """A Django cursor for the entry's INSERT, made as ``connection.cursor()`` makes one (health
-    check, errors translated, thread sharing checked, queries logged when asked)."""
-    bound = _bound_cursor() if connection.vendor == "postgresql" else None
+def _insert_cursor(db):
+    """A Django cursor for the entry's INSERT, made as ``db.cursor()`` makes one (health check,
+    errors translated, thread sharing checked, queries logged when asked)."""
+    bound = _bound_cursor() if db.vendor == "postgresql" else None
     if bound is None:
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    if not isinstance(connection.connection, bound[0]):
-        return connection.cursor()
-    with connection.wrap_database_errors:
-        cursor = bound[1](connection.connection)
-    connection.validate_thread_sharing()
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    if not isinstance(db.connection, bound[0]):
+        return db.cursor()
+    with db.wrap_database_errors:
+        cursor = bound[1](db.connection)
+    db.validate_thread_sharing()
+    return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
 
 
 # The columns record_row() writes: every canonical field but the id, and the chain columns.
