@@ -44,21 +44,23 @@ log = logging.getLogger(__name__)
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 FORM = "application/x-www-form-urlencoded"
-SINGLE_VALUED = (
-    "grant_type",
-    "scope",
-    "client_id",
-    "client_secret",
-    "client_assertion",
-    "client_assertion_type",
-    "subject_token",
-    "subject_token_type",
-    "actor_token",
-    "actor_token_type",
-    "requested_token_type",
-    "token",
-    "token_type_hint",
-    "workflow_run",
+SINGLE_VALUED = frozenset(
+    (
+        "grant_type",
+        "scope",
+        "client_id",
+        "client_secret",
+        "client_assertion",
+        "client_assertion_type",
+        "subject_token",
+        "subject_token_type",
+        "actor_token",
+        "actor_token_type",
+        "requested_token_type",
+        "token",
+        "token_type_hint",
+        "workflow_run",
+    )
 )
 
 
@@ -92,8 +94,8 @@ def _check_form(request: HttpRequest) -> None:
         post = request.POST
     except Exception as exc:  # a body Django cannot parse (too many fields, bad encoding)
         raise OAuthError("invalid_request", "the body could not be parsed") from exc
-    for name in SINGLE_VALUED:
-        if len(post.getlist(name)) > 1:
+    for name, values in post.lists():
+        if len(values) > 1 and name in SINGLE_VALUED:
             raise OAuthError("invalid_request", f"{name} must not be repeated")
     if request.GET.get("client_secret") or request.GET.get("client_assertion"):
         raise OAuthError("invalid_request", "credentials belong in the body, not the URL")
