@@ -236,7 +236,9 @@ def _cached_secret(client_id: str, secret: str) -> _Verified | None:
     return _Verified(credential, context, guard_epoch=at)
 
 
-def _cached_assertion(request: HttpRequest, assertion: str, client_id_param: str):
+def _cached_assertion(
+    request: HttpRequest, assertion: str, client_id_param: str
+) -> _Verified | None:
     header, unverified = _peek(assertion)
     if header is None or unverified is None:
         return None
