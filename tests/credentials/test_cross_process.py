@@ -103,3 +103,29 @@ def test_suspension_and_revocation_are_seen_by_every_worker_at_once(gunicorn):
     assert all(introspect_many())
     credential_revoke(credential=credential, reason="leak")
     assert not any(introspect_many())
+
+
+def test_every_worker_refuses_a_remembered_client_once_it_is_suspended(gunicorn):
+    """The token endpoint's per-process client cache, under a real two-worker server: every
+    worker has remembered the agent, and the very next request after a suspension, to either
+    worker, is refused; after reactivation and a credential revocation likewise."""
+    agent = agent_with_secret()
+
+    def statuses(n: int = 8) -> list[int]:
+        return [
+            httpx.post(
+                f"{gunicorn}/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(agent.client_id, agent.secret),
+                headers={"Connection": "close"},
+            ).status_code
+            for _ in range(n)
+        ]
+
+    assert set(statuses()) == {200}  # both workers have authenticated it, and remember it
+    agent_services.agent_suspend(agent=agent.agent, reason="contain")
+    assert set(statuses()) == {401}
+    agent_services.agent_reactivate(agent=agent.agent)
+    assert set(statuses()) == {200}
+    credential_revoke(credential=Credential.objects.get(pk=agent.credential_id), reason="leak")
+    assert set(statuses()) == {401}
