@@ -1,10 +1,11 @@
 """Decisions per second and latency over HTTP on loopback, against gunicorn (targets: ≥ 1,000/s,
 p99 ≤ 10 ms on PostgreSQL + Redis), every decision audited.
 
-    .venv/bin/python bench/decisions_http.py [--seconds 8] [--connections 4,8] [--workers 2]
-                                             [--threads 4] [--client wrk|asyncio] [--relaxed]
+    .venv/bin/python bench/decisions_http.py [--seconds 8] [--connections 2,4,8] [--workers 4]
+                                             [--threads 2] [--client wrk|asyncio] [--relaxed]
 
-Uses DATABASE_URL (PostgreSQL) and REDIS_URL from the environment (defaults below), migrates,
+Uses DATABASE_URL (PostgreSQL; a database named ``bench_*`` is dropped and created afresh) and
+REDIS_URL from the environment (defaults below), migrates,
 makes a resource server, a trusted agent and a token, starts gunicorn with DEBUG off, then
 drives it with closed-loop keep-alive connections: ``wrk`` (the default when installed: C,
 epoll, one thread, a Lua script that also checks every body says ``"allow"``) or a small
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,7 +59,7 @@ BENCH_ENV = {
 }
 
 # What docs/operations.md recommends for a 2-core host (see docs/decisions.md for the runs).
-WORKERS, THREADS = 2, 4
+WORKERS, THREADS = 4, 2
 
 
 def _phase(args, port, name, path, body, auth, content_type, marker, conns, tmp):
@@ -86,7 +88,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8, help="per phase")
     ap.add_argument(
-        "--connections", default="4,8", help="closed-loop connections; a list: one phase each"
+        "--connections", default="2,4,8", help="closed-loop connections; a list: one phase each"
     )
     ap.add_argument("--workers", type=int, default=WORKERS)
     ap.add_argument("--threads", type=int, default=THREADS)
@@ -100,11 +102,13 @@ def main() -> None:
     phases = [int(c) for c in args.connections.split(",")]
 
     os.environ.update(BENCH_ENV)
-    if BENCH_ENV["DATABASE_URL"].endswith("/bench_decisions_http"):
-        # A fresh bench-only database: its keys are wrapped with the bench-only secrets above.
+    name = urlsplit(BENCH_ENV["DATABASE_URL"]).path.lstrip("/")
+    if name.startswith("bench_"):
+        # A fresh bench-only database: its keys are wrapped with the bench-only secrets above,
+        # and the audit table's indexes start empty, as on every run.
         for cmd in ("dropdb", "createdb"):
             subprocess.run(
-                [cmd, "-h", "127.0.0.1", "-U", "postgres", "bench_decisions_http"]
+                [cmd, "-h", "127.0.0.1", "-U", "postgres", name]
                 + (["--if-exists"] if cmd == "dropdb" else []),
                 check=cmd == "createdb",
             )
