@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -198,26 +200,40 @@ class RedisCounters:
         self.prefix = prefix
         self._consume = self.client.register_script(_CONSUME_LUA)
         self._refund = self.client.register_script(_REFUND_LUA)
+        self._local = threading.local()
+
+    def _connection(self):
+        """This thread's own connection (made like the pool's): a decision holds it for one
+        round trip, so there is nothing to share, and no pool bookkeeping per call."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.pid != os.getpid():  # first use in this thread, or a fork
+            pool = self.client.connection_pool
+            conn = self._local.conn = pool.connection_class(**pool.connection_kwargs)
+        return conn
 
     def _call(self, script, keys: list[str], args: list[int]):
-        """``EVALSHA`` straight on a pooled connection: one round trip, without redis-py's
+        """``EVALSHA`` on this thread's connection: one round trip, without redis-py's
         per-command machinery, and never re-sent after a connection error or timeout (the
         script may have counted; the decision then fails closed, 503, and is not charged
         twice). Loads the script once if the server does not know it (a restart, a flush)."""
         from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
-        pool = self.client.connection_pool
-        conn = pool.get_connection()
+        conn = self._connection()
+        try:
+            # As the pool checks before lending a connection: data left over, or a socket the
+            # server closed (a restart), means start afresh, before anything is sent.
+            if conn.can_read():
+                conn.disconnect()
+        except (ConnectionError, TimeoutError, OSError):
+            conn.disconnect()
         try:
             conn.send_packed_command([_resp("EVALSHA", script.sha, len(keys), *keys, *args)])
             return conn.read_response()
         except NoScriptError:
             return script(keys=keys, args=args)  # loads it, then runs it
-        except (ConnectionError, TimeoutError):
-            conn.disconnect()
+        except BaseException:
+            conn.disconnect()  # a reply may be left half read: never reuse the socket
             raise
-        finally:
-            pool.release(conn)
 
     def consume(
         self, *, limits: Limits, cost: Decimal, now: dt.datetime, dry_run: bool = False

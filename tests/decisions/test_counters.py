@@ -184,6 +184,17 @@ def test_redis_counts_once_when_the_connection_fails(redis_counters, monkeypatch
     assert usage.rate_remaining == 3 and usage.budget_remaining == 10
 
 
+def test_redis_reconnects_when_the_server_closed_the_connection(redis_counters):
+    """A server restart or an idle timeout closes our socket: the next decision reconnects
+    before it sends anything, as redis-py's pool would, instead of failing."""
+    assert redis_counters.consume(limits=_limits(), cost=Decimal(1), now=T0).consumed
+    conn = redis_counters._connection()
+    conn.send_command("CLIENT", "ID")
+    redis_counters.client.client_kill_filter(_id=conn.read_response())
+    usage = redis_counters.consume(limits=_limits(), cost=Decimal(1), now=T0)
+    assert usage.consumed and usage.rate_remaining == 1
+
+
 def test_keys_are_the_same_for_every_moment_of_a_period():
     from governance.decisions.counters import _keys
 
