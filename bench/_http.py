@@ -295,7 +295,8 @@ def redis_pid(url: str | None) -> int | None:
 class CpuMeter:
     """CPU-seconds used by the server (gunicorn and its workers), the database server's backends
     of the bench database (PostgreSQL), Redis (the whole server: other users of it count too)
-    and the load generator (wrk, a finished child), per phase. Unlike req/s, these hardly
+    and the load generator (wrk, a finished child, or the asyncio client in this process), per
+    phase. Unlike req/s, these hardly
     depend on what else the shared machine is running."""
 
     def __init__(self, master: int, database: str | None, redis: int | None = None) -> None:
@@ -320,9 +321,13 @@ class CpuMeter:
     def sample(self) -> tuple[dict[int, float], dict[int, float], float, float]:
         server = {pid: _proc_cpu(pid) for pid in self._server_pids()}
         db = {pid: _proc_cpu(pid) for pid in self._db_pids()}
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # The load generator: wrk (a finished child) or the asyncio client (this process).
+        loadgen = sum(
+            usage.ru_utime + usage.ru_stime
+            for usage in map(resource.getrusage, (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF))
+        )
         redis = _proc_cpu(self.redis) if self.redis else 0.0
-        return server, db, children.ru_utime + children.ru_stime, redis
+        return server, db, loadgen, redis
 
     @staticmethod
     def since(before, after) -> tuple[float, float, float, float]:
