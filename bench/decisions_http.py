@@ -136,7 +136,11 @@ def main() -> None:
             f"threads; load generator {args.client}; {os.cpu_count()} CPUs shared; load average "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        drive(port, repeat(decide, max(phases)), 2, b'"allow"')  # warm every worker and thread
+        # Warm every worker and every thread: a thread's first request opens its own database
+        # and Redis connections, and a worker's first loads Django's URLconf and views (~0.3 s,
+        # holding the GIL against the worker's other thread). Twice as many connections as
+        # threads, so that every worker accepts some.
+        drive(port, repeat(decide, 2 * args.workers * args.threads), 3, b'"allow"')
         meter = CpuMeter(
             server.pid, connection.settings_dict["NAME"], redis_pid(BENCH_ENV["REDIS_URL"])
         )
