@@ -179,15 +179,6 @@ return 1
 """
 
 
-def _resp(*args: str | int) -> bytes:
-    """One command in the Redis protocol (what redis-py's packer makes, for str and int)."""
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
 class RedisCounters:
     """Counters in Redis: one script call per decision."""
 
@@ -227,7 +218,7 @@ class RedisCounters:
         except (ConnectionError, TimeoutError, OSError):
             conn.disconnect()
         try:
-            conn.send_packed_command([_resp("EVALSHA", script.sha, len(keys), *keys, *args)])
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()
         except NoScriptError:
             return script(keys=keys, args=args)  # loads it, then runs it
