@@ -6,7 +6,7 @@ import functools
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -70,7 +70,39 @@ def redact(values: Mapping[str, Any]) -> dict[str, Any]:
 _PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping
 
 
-def record(
+class EntryFields(TypedDict, total=False):
+    """What an entry may say besides its actor and action (every field optional)."""
+
+    outcome: str
+    reason: str
+    resource: str
+    target_type: str
+    target_id: str | int
+    actor_id: str | int
+    on_behalf_of: Iterable[str]
+    workflow_run: str
+    token_jti: str
+    credential_id: str | int
+    changes: Mapping[str, Any] | None
+    context_data: Mapping[str, Any] | None
+
+
+def record(*, actor: str, action: str, **entry: Unpack[EntryFields]) -> AuditEntry:
+    """Append one entry; raises if it cannot be written, so the caller's action rolls back.
+
+    Only an INSERT: hashing happens later in the sequencer (``audit.chain``), off the hot path.
+    The INSERT is ``record_row()``'s hand-written one (the ORM's ``create()`` cost as much CPU
+    again); the returned instance carries exactly the values written.
+    """
+    now = timezone.now()
+    fields = _fields(actor=actor, action=action, **entry)
+    entry = AuditEntry(id=_write(now, fields), created_at=now, prev_hash="", hash="", **fields)
+    entry._state.adding = False  # it is a saved row (and append-only from here on)
+    entry._state.db = connection.alias
+    return entry
+
+
+def _fields(
     *,
     actor: str,
     action: str,
@@ -86,52 +118,6 @@ def record(
     credential_id: str | int = "",
     changes: Mapping[str, Any] | None = None,
     context_data: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry; raises if it cannot be written, so the caller's action rolls back.
-
-    Only an INSERT: hashing happens later in the sequencer (``audit.chain``), off the hot path.
-    The INSERT is ``record_row()``'s hand-written one (the ORM's ``create()`` cost as much CPU
-    again); the returned instance carries exactly the values written.
-    """
-    now = timezone.now()
-    fields = _fields(
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        reason=reason,
-        resource=resource,
-        target_type=target_type,
-        target_id=target_id,
-        actor_id=actor_id,
-        on_behalf_of=on_behalf_of,
-        workflow_run=workflow_run,
-        token_jti=token_jti,
-        credential_id=credential_id,
-        changes=changes,
-        context_data=context_data,
-    )
-    entry = AuditEntry(id=_write(now, fields), created_at=now, prev_hash="", hash="", **fields)
-    entry._state.adding = False  # it is a saved row (and append-only from here on)
-    entry._state.db = connection.alias
-    return entry
-
-
-def _fields(
-    *,
-    actor: str,
-    action: str,
-    outcome: str,
-    reason: str,
-    resource: str,
-    target_type: str,
-    target_id: str | int,
-    actor_id: str | int,
-    on_behalf_of: Iterable[str],
-    workflow_run: str,
-    token_jti: str,
-    credential_id: str | int,
-    changes: Mapping[str, Any] | None,
-    context_data: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """The column values of an entry, as ``AuditEntry.objects.create`` would have stored them."""
     ctx = context.current()
@@ -259,19 +245,8 @@ def record_row(
     *,
     actor: str,
     action: str,
-    outcome: str = AuditEntry.Outcome.SUCCESS,
-    reason: str = "",
-    resource: str = "",
-    target_type: str = "",
-    target_id: str | int = "",
-    actor_id: str | int = "",
-    on_behalf_of: Iterable[str] = (),
-    workflow_run: str = "",
-    token_jti: str = "",
-    credential_id: str | int = "",
-    changes: Mapping[str, Any] | None = None,
-    context_data: Mapping[str, Any] | None = None,
     only_if: tuple[str, list] | None = None,
+    **entry: Unpack[EntryFields],
 ) -> int:
     """``record()`` for hot paths: the same row by the same INSERT, without the instance.
 
@@ -279,22 +254,7 @@ def record_row(
     condition from the caller's own code, never from input, and its parameters) makes the
     INSERT conditional: if it is false nothing is written and ``AuditGuardFailed`` is raised.
     """
-    fields = _fields(
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        reason=reason,
-        resource=resource,
-        target_type=target_type,
-        target_id=target_id,
-        actor_id=actor_id,
-        on_behalf_of=on_behalf_of,
-        workflow_run=workflow_run,
-        token_jti=token_jti,
-        credential_id=credential_id,
-        changes=changes,
-        context_data=context_data,
-    )
+    fields = _fields(actor=actor, action=action, **entry)
     return _write(timezone.now(), fields, only_if)
 
 
