@@ -120,16 +120,21 @@ def _token_context(row: tuple) -> TokenContext:
     )
 
 
-@lru_cache(maxsize=4)
-def _credential_sql(vendor: str) -> str:
+def _principal_select() -> str:
+    """Credentials ``c`` with their agent ``a`` or resource ``r`` and the agent's token context
+    (its two ``%s``: the moment grants are judged at)."""
     return (
         f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')}, "  # noqa: S608
         f"{_context_columns()} "
         f"FROM {table(Credential)} c "
         f"LEFT JOIN {table(Agent)} a ON c.{q('agent_id')} = a.{q('id')} "
         f"LEFT JOIN {table(Resource)} r ON c.{q('resource_id')} = r.{q('id')} "
-        f"WHERE c.{q('id')} = %s AND c.{q('kind')} = %s"
     )
+
+
+@lru_cache(maxsize=4)
+def _credential_sql(vendor: str) -> str:
+    return f"{_principal_select()}WHERE c.{q('id')} = %s AND c.{q('kind')} = %s"
 
 
 def _attach(credential: Credential, row: tuple, start: int) -> Credential:
@@ -157,42 +162,21 @@ def credential_with_principal(
 
 @lru_cache(maxsize=4)
 def _context_sql(vendor: str) -> str:
-    grant, scope = table(ScopeGrant), table(Scope)
-    conn, res = table(Connection), table(Resource)
-    agent, version = table(Agent), table(AgentVersion)
-    return (
-        f"SELECT 's', s.{q('name')} FROM {grant} g JOIN {scope} s "  # noqa: S608
-        f"ON g.{q('scope_id')} = s.{q('id')} WHERE g.{q('agent_id')} = %s "
-        f"AND g.{q('status')} = 'active' "
-        f"AND (g.{q('expires_at')} IS NULL OR g.{q('expires_at')} > %s) "
-        f"UNION ALL SELECT 'a', r.{q('audience')} FROM {conn} k JOIN {res} r "
-        f"ON k.{q('resource_id')} = r.{q('id')} WHERE k.{q('agent_id')} = %s "
-        f"UNION ALL SELECT 'v', v.{q('label')} FROM {agent} a JOIN {version} v "
-        f"ON a.{q('current_version_id')} = v.{q('id')} WHERE a.{q('id')} = %s"
-    )
+    return f"SELECT {_context_columns()} FROM {table(Agent)} a WHERE a.{q('id')} = %s"  # noqa: S608
 
 
 def agent_token_context(agent_id: int, now: dt.datetime) -> TokenContext:
     """An agent's granted scopes, connected audiences and current version label: one query."""
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_context_sql(connection.vendor), [agent_id, at, agent_id, agent_id])
-        rows = cursor.fetchall()
-    return TokenContext(
-        scopes=frozenset(value for kind, value in rows if kind == "s"),
-        audiences=tuple(sorted(value for kind, value in rows if kind == "a")),
-        version=next((value for kind, value in rows if kind == "v"), None),
-    )
+        cursor.execute(_context_sql(connection.vendor), [at, at, agent_id])
+        return _token_context(cursor.fetchone())
 
 
 @lru_cache(maxsize=4)
 def _key_candidates_sql(vendor: str) -> str:
     return (
-        f"SELECT {columns(Credential, 'c')}, {columns(Agent, 'a')}, {columns(Resource, 'r')}, "  # noqa: S608
-        f"{_context_columns()} "
-        f"FROM {table(Credential)} c "
-        f"LEFT JOIN {table(Agent)} a ON c.{q('agent_id')} = a.{q('id')} "
-        f"LEFT JOIN {table(Resource)} r ON c.{q('resource_id')} = r.{q('id')} "
+        f"{_principal_select()}"
         f"WHERE (a.{q('slug')} = %s OR r.{q('slug')} = %s) "
         f"AND c.{q('kind')} = 'public_key' AND c.{q('algorithm')} = %s "
         f"AND c.{q('status')} IN ('active', 'rotating') AND c.{q('not_before')} <= %s "
