@@ -15,6 +15,19 @@ def _fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_memos():
+    """Per-process memos (the current signing key, the token lifetime, remembered clients)
+    outlive a test's database rows: start every test without them."""
+    from credentials import signing
+    from credentials.client_auth import forget_clients
+    from credentials.services.tokens import forget_policy
+
+    for forget in (signing.forget, forget_policy, forget_clients):
+        forget()
+    yield
+
+
 @pytest.fixture
 def redis_url() -> str:
     """A real Redis for the tests that need one; the suite fails, not skips, without it."""

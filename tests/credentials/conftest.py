@@ -12,25 +12,17 @@ from django.core.cache import cache
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from agents.models import Agent, Resource
-from credentials import services, signing
-from credentials.client_auth import forget_clients
-from credentials.services.tokens import forget_policy
+from credentials import services
 from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Throttle counters, the current-key memo and remembered clients are per process: start
-    each test clean."""
+    """Throttle counters live in the cache: start each test clean (the per-process memos are
+    reset for every test by tests/conftest.py)."""
     cache.clear()
-    signing.forget()
-    forget_policy()
-    forget_clients()
     yield
     cache.clear()
-    signing.forget()
-    forget_policy()
-    forget_clients()
 
 
 @dataclass
