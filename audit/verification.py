@@ -96,6 +96,11 @@ def _verify_sequential(*, jwks: Mapping[str, Any] | None) -> Report:
         links = (link for link, _row in chain.iter_links())
         items = merged(links, checkpoints_in_order(report, jwks))
         walk(items, find_seq_by_hash=find_seq_by_hash, report=report)
+    return _with_closing_warnings(report, jwks)
+
+
+def _with_closing_warnings(report: Report, jwks: Mapping[str, Any] | None) -> Report:
+    """What a whole walk, sequential or parallel, adds at the end: what it could not check."""
     if jwks is None:
         report.warnings.append("checkpoint signatures were not checked (no JWKS)")
     waiting = chain.unsequenced_count()
@@ -201,9 +206,4 @@ def _verify_parallel(
             if since is not None
             else "no signed checkpoint covers these entries: they are checked only as a chain"
         )
-    if jwks is None:
-        report.warnings.append("checkpoint signatures were not checked (no JWKS)")
-    waiting = chain.unsequenced_count()
-    if waiting:
-        report.warnings.append(f"{waiting} entries are not chained yet (the sequencer is behind)")
-    return report
+    return _with_closing_warnings(report, jwks)
