@@ -130,6 +130,16 @@ class ServiceAdmin(admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
 
+    def run_service_where_allowed(
+        self, request, rows, may, service, verb: str, refused: str, **kwargs
+    ) -> None:
+        """``run_service`` on the rows ``may(user, row)`` allows; ``refused`` if it left some."""
+        rows = list(rows)
+        allowed = [row for row in rows if may(request.user, row)]
+        if len(allowed) != len(rows):
+            self.message_user(request, refused)
+        self.run_service(request, allowed, service, verb, **kwargs)
+
 
 class TeamScopedAdmin(TeamScopedAdminMixin, ServiceAdmin):
     """Rows that hang off a team: see ``agents.permissions.TeamScopedAdminMixin``."""

@@ -245,14 +245,13 @@ class AgentAdmin(TeamScopedAdmin):
         return is_platform_admin(request.user) or is_team_member(request.user)
 
     def _lifecycle(self, request, queryset, service, verb, check):
-        allowed = [a for a in queryset.select_related("owner_team") if check(request.user, a)]
-        if len(allowed) != len(queryset):
-            self.message_user(request, "You may not do that to some of the selected agents.")
-        self.run_service(
+        self.run_service_where_allowed(
             request,
-            allowed,
+            queryset.select_related("owner_team"),
+            check,
             lambda agent, **kw: service(agent=agent, **kw),
             verb,
+            "You may not do that to some of the selected agents.",
             by=request.user,
             reason=_reason(request),
         )
@@ -422,15 +421,13 @@ class ScopeGrantAdmin(ManagedAgentFormMixin, TeamScopedAdmin):
 
     @admin.action(description="Revoke selected grants", permissions=["containment"])
     def revoke(self, request, queryset):
-        grants = list(queryset.select_related("agent", "scope"))
-        allowed = [g for g in grants if can_contain_agent(request.user, g.agent)]
-        if len(allowed) != len(grants):
-            self.message_user(request, "You may not revoke some of the selected grants.")
-        self.run_service(
+        self.run_service_where_allowed(
             request,
-            allowed,
+            queryset.select_related("agent", "scope"),
+            lambda user, grant: can_contain_agent(user, grant.agent),
             lambda g, **kw: services.scope_revoke(grant=g, **kw),
             "revoked",
+            "You may not revoke some of the selected grants.",
             by=request.user,
             reason=_reason(request),
         )

@@ -235,15 +235,13 @@ class WorkflowRunAdmin(TeamScopedAdmin):
         return is_platform_admin(request.user) or is_team_member(request.user)
 
     def _end(self, request, queryset, service, verb):
-        runs = list(queryset.select_related("workflow"))
-        allowed = [r for r in runs if can_manage_team(request.user, r.workflow.owner_team_id)]
-        if len(allowed) != len(runs):
-            self.message_user(request, "You may not end some of the selected runs.")
-        self.run_service(
+        self.run_service_where_allowed(
             request,
-            allowed,
+            queryset.select_related("workflow"),
+            lambda user, run: can_manage_team(user, run.workflow.owner_team_id),
             lambda r, **kw: service(run=r, **kw),
             verb,
+            "You may not end some of the selected runs.",
             by=request.user,
             reason=_reason(request),
         )
