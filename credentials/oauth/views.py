@@ -6,18 +6,17 @@ cannot take the audit entry yields 503 and nothing is issued (fail closed), neve
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from audit.services import AuditGuardFailed, AuditWriteError, record
+from audit.services import AuditGuardFailed, AuditWriteError
 
 from .. import epoch
 from ..client_auth import (
@@ -25,7 +24,6 @@ from ..client_auth import (
     ReplayedAssertion,
     authenticate_client,
     authenticate_resource_server,
-    consume_assertion,
     record_replay,
     token_endpoint_url,
 )
@@ -35,6 +33,7 @@ from ..services import (
     token_exchange,
     token_introspect,
     token_issue,
+    token_refuse,
     token_revoke,
 )
 from ..signing import public_jwks
@@ -125,26 +124,6 @@ def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
     return csrf_exempt(wrapper)
 
 
-def _record_refusal(client: ClientPrincipal, grant_type: str, exc: OAuthError) -> None:
-    with transaction.atomic():
-        # A refused request still uses its assertion up; if it was a replay, the refusal
-        # below is the record either way.
-        with contextlib.suppress(ReplayedAssertion):
-            consume_assertion(client)
-        _refusal_entry(client, grant_type, exc)
-
-
-def _refusal_entry(client: ClientPrincipal, grant_type: str, exc: OAuthError) -> None:
-    record(
-        actor=client.principal,
-        action="token.refuse",
-        outcome="denied",
-        reason=exc.error,
-        credential_id=client.credential.pk,
-        context_data={"grant_type": grant_type[:100], "description": exc.description[:300]},
-    )
-
-
 @_oauth_endpoint
 def token(request: HttpRequest) -> HttpResponse:
     """RFC 6749 token endpoint: ``client_credentials`` and RFC 8693 token exchange."""
@@ -187,7 +166,7 @@ def token(request: HttpRequest) -> HttpResponse:
         record_replay(request, client)
         raise
     except OAuthError as exc:
-        _record_refusal(client, grant_type, exc)
+        token_refuse(client=client, grant_type=grant_type, error=exc)
         raise
     return _json(issued.response())
 

@@ -15,6 +15,7 @@ from .tokens import (
     token_exchange,
     token_introspect,
     token_issue,
+    token_refuse,
     token_revoke,
     tokens_cleanup,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "token_exchange",
     "token_introspect",
     "token_issue",
+    "token_refuse",
     "token_revoke",
     "tokens_cleanup",
 ]

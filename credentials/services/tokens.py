@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -17,7 +18,7 @@ from audit.principals import SYSTEM
 from audit.services import record, record_row
 
 from .. import crypto, epoch
-from ..client_auth import ClientPrincipal, consume_assertion
+from ..client_auth import ClientPrincipal, ReplayedAssertion, consume_assertion
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
 from ..signing import sign_jws
@@ -142,6 +143,25 @@ def _audit_issue(client: ClientPrincipal | None = None, **entry: Any) -> None:
         # whole transaction (the refusal is recorded in a new one).
         consume_assertion(client, savepoint=False)
         record_row(**entry)
+
+
+def token_refuse(*, client: ClientPrincipal, grant_type: str, error: OAuthError) -> None:
+    """Record a token request refused after its client authenticated (``token.refuse``).
+
+    A refused request still uses its assertion up; if it was a replay, the refusal is the
+    record either way.
+    """
+    with transaction.atomic():
+        with contextlib.suppress(ReplayedAssertion):
+            consume_assertion(client)
+        record(
+            actor=client.principal,
+            action="token.refuse",
+            outcome="denied",
+            reason=error.error,
+            credential_id=client.credential.pk,
+            context_data={"grant_type": grant_type[:100], "description": error.description[:300]},
+        )
 
 
 def _requesting_agent(client: ClientPrincipal) -> Agent:
