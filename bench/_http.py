@@ -53,6 +53,8 @@ def gunicorn(
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "governance.wsgi",
+            "-c",
+            "python:governance.gunicorn_conf",
             "-b",
             f"127.0.0.1:{port}",
             "-w",

@@ -48,6 +48,8 @@ def gunicorn(settings):
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "governance.wsgi",
+            "-c",
+            "python:governance.gunicorn_conf",  # the project's own settings, as bin/up runs it
             "-b",
             f"127.0.0.1:{port}",
             "-w",
