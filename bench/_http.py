@@ -1,12 +1,15 @@
 """What the HTTP benchmarks share: bench-only secrets, a gunicorn under test, two load generators
 (a small asyncio client that keeps connections open and sends pre-encoded requests, and ``wrk``
-driven by a Lua script), the report, and the CPU each process spent per request."""
+driven by a Lua script), the CPU each process spent per request, and the rounds: the phases run
+interleaved, round after round, so that a phase is compared with its neighbours of the same
+round (the machine's speed swings from minute to minute), and a summary gives the medians."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import contextlib
+import math
 import os
 import resource
 import shutil
@@ -15,9 +18,11 @@ import statistics
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+FORM = "application/x-www-form-urlencoded"
 
 
 def bench_env(wrap_key_label: bytes) -> dict[str, str]:
@@ -90,7 +95,7 @@ def post(
     path: str,
     body: bytes | str,
     auth: str | None = None,
-    content_type: str | None = "application/x-www-form-urlencoded",
+    content_type: str | None = FORM,
 ) -> bytes:
     """A pre-encoded HTTP/1.1 POST (``auth`` is the whole Authorization value)."""
     data = body.encode() if isinstance(body, str) else body
@@ -151,21 +156,6 @@ def repeat(request: bytes, connections: int, times: int = 100_000) -> list[list[
     return [[request] * times for _ in range(connections)]
 
 
-def report(name: str, latencies: list[float], errors: list[bytes], elapsed: float) -> float:
-    """Print rate and latency; returns requests per second."""
-    latencies.sort()
-    n = len(latencies)
-    ms = [x * 1000 for x in latencies]
-    rate = n / elapsed
-    print(
-        f"{name}: {rate:,.0f} req/s over {elapsed:.1f} s ({n} requests, {len(errors)} errors)"
-        f"  p50 {statistics.median(ms):.2f} ms  p99 {ms[int(n * 0.99)]:.2f} ms"
-    )
-    if errors:
-        print("  first error:", errors[0][:300])
-    return rate
-
-
 def default_client() -> str:
     """wrk when it is installed (``apt-get install wrk``): C and epoll, it costs the shared CPU
     far less than the asyncio client."""
@@ -221,7 +211,7 @@ def wrk_drive(
     conns: int,
     tmp: str,
     *,
-    content_type: str = "application/x-www-form-urlencoded",
+    content_type: str = FORM,
     ok_marker: bytes | None = None,
 ) -> tuple[int, int, float, float, float]:
     """Drive ``path`` with wrk (1 thread, ``conns`` keep-alive connections) for ``seconds``.
@@ -260,16 +250,6 @@ def wrk_drive(
 
 def _lua_string(text: str) -> str:
     return '"' + "".join(c if c.isalnum() or c in " _-:" else f"\\{ord(c)}" for c in text) + '"'
-
-
-def report_wrk(name: str, n: int, bad: int, elapsed: float, p50: float, p99: float) -> float:
-    """Print rate and latency of a ``wrk_drive``; returns requests per second."""
-    rate = n / elapsed
-    print(
-        f"{name}: {rate:,.0f} req/s over {elapsed:.1f} s ({n} requests, {bad} errors)"
-        f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
-    )
-    return rate
 
 
 def _proc_cpu(pid: int) -> float:
@@ -358,3 +338,182 @@ def cpu_line(meter: CpuMeter, before, n: int) -> float:
         + f" = {(server + db + redis) * per:,.0f} µs; load generator {loadgen * per:,.0f} µs"
     )
     return (server + db + redis) * per
+
+
+@dataclass
+class Phase:
+    """One timed phase of one round. ``cpu``: µs per request of the server, the database
+    backends and Redis. ``audited``: the audit entries written during the phase, when each answer
+    must have one (``slack``: how many more are fine, answers in flight when the client stopped).
+    """
+
+    name: str
+    n: int
+    bad: int
+    elapsed: float
+    p50: float
+    p99: float
+    cpu: float = 0.0
+    audited: int | None = None
+    slack: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def ok(self) -> int:
+        return self.n - self.bad
+
+    @property
+    def audit_ok(self) -> bool:
+        return self.audited is not None and self.ok <= self.audited <= self.ok + self.slack
+
+
+def _percentiles(latencies: list[float]) -> tuple[float, float]:
+    """(p50, p99) in ms; NaN when nothing was answered."""
+    if not latencies:
+        return math.nan, math.nan
+    ms = sorted(x * 1000 for x in latencies)
+    return statistics.median(ms), ms[int(len(ms) * 0.99)]
+
+
+@dataclass
+class Driver:
+    """What every phase of a run shares: the load generator (wrk or asyncio), the CPU meter, the
+    server's port, the length of a phase and a scratch directory."""
+
+    client: str
+    meter: CpuMeter
+    port: int
+    seconds: float
+    tmp: str
+
+    def phase(
+        self,
+        name: str,
+        path: str,
+        bodies: list[str],
+        auth: str,
+        conns: int,
+        *,
+        content_type: str = FORM,
+        ok_marker: bytes | None = None,
+    ) -> Phase:
+        """Drive ``path`` over ``conns`` connections for ``seconds``, each body sent once in turn
+        (a single body: again and again); print the phase's line and its CPU per request.
+
+        With ``ok_marker`` a 200 whose body lacks it is an error (with wrk this costs the load
+        generator a Lua call per response)."""
+        port, first_error = self.port, b""
+        if self.client == "wrk":
+            before = self.meter.sample()
+            n, bad, elapsed, p50, p99 = wrk_drive(
+                port, path, bodies, auth, self.seconds, conns, self.tmp,
+                content_type=content_type, ok_marker=ok_marker,
+            )  # fmt: skip
+        else:
+            requests = [post(port, path, body, auth or None, content_type) for body in bodies]
+            per_connection = (
+                repeat(requests[0], conns)
+                if len(requests) == 1
+                else [requests[i::conns] for i in range(conns)]
+            )
+            before = self.meter.sample()
+            latencies, errors, elapsed = drive(port, per_connection, self.seconds, ok_marker or b"")
+            n, bad, (p50, p99) = len(latencies), len(errors), _percentiles(latencies)
+            first_error = errors[0][:300] if errors else b""
+        phase = Phase(name, n, bad, elapsed, p50, p99)
+        print(
+            f"{name}: {phase.rate:,.0f} req/s over {elapsed:.1f} s ({n} requests, {bad} errors)"
+            f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+        )
+        if first_error:
+            print("  first error:", first_error)
+        if len(bodies) > 1 and n + conns >= len(bodies):
+            print(f"  (used up its {len(bodies)} bodies: a single-use one sent again is refused)")
+        phase.cpu = cpu_line(self.meter, before, n)
+        return phase
+
+
+class Rounds(dict[str, list[Phase]]):
+    """Every phase's figures by phase name, in round order."""
+
+    def add(self, phase: Phase) -> Phase:
+        self.setdefault(phase.name, []).append(phase)
+        return phase
+
+
+def round_header(number: int, rounds: int) -> None:
+    print(
+        f"— round {number} of {rounds}, {time.strftime('%H:%M:%S')}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def _each(values: list[float], spec: str) -> str:
+    return ", ".join(format(v, spec) for v in values)
+
+
+def audit_text(phases: list[Phase], what: str, received: str) -> str:
+    """``audited <what> A for B <received>`` over ``phases``, flagging the rounds whose count is
+    off (each round is checked on its own: a surplus in one cannot hide a shortfall in another).
+    """
+    audited = sum(p.audited or 0 for p in phases)
+    ok = sum(p.ok for p in phases)
+    off = [str(i) for i, p in enumerate(phases, 1) if not p.audit_ok]
+    rounds = f" over {len(phases)} rounds" if len(phases) > 1 else ""
+    where = f" in round {', '.join(off)}" if rounds else ""
+    return f"audited {what} {audited} for {ok} {received}{rounds}" + (
+        f"  (MISMATCH{where})" if off else ""
+    )
+
+
+def summary_header(rounds: int) -> None:
+    print(f"— summary of {rounds} rounds: medians over the rounds, per-round figures in order")
+
+
+def summarise(
+    phases: list[Phase],
+    *,
+    ceiling: list[Phase] | None = None,
+    audit: tuple[str, str] | None = None,
+    rate_target: float | None = None,
+    p99_target: float | None = None,
+) -> None:
+    """Print one phase's summary over the rounds: median req/s, p50 and CPU per request, p99 of
+    each round (median, worst); with ``ceiling`` (the same rounds' no-op phases) the ratio of
+    each round to its own no-op and the CPU ratio; with ``audit`` (what, received) the audit
+    check; with targets, in how many rounds each was met."""
+    rates, p99s = [p.rate for p in phases], [p.p99 for p in phases]
+    cpu = statistics.median(p.cpu for p in phases)
+    print(
+        f"{phases[0].name}: {statistics.median(rates):,.0f} req/s, "
+        f"p50 {statistics.median(p.p50 for p in phases):.2f} ms, CPU per request {cpu:,.0f} µs"
+        f"\n  per round: {_each(rates, ',.0f')} req/s; p99 {_each(p99s, '.1f')} ms "
+        f"(median {statistics.median(p99s):.1f}, worst {max(p99s):.1f})"
+    )
+    if ceiling:
+        ratios = [ratio(p.rate, c.rate) for p, c in zip(phases, ceiling, strict=True)]
+        no_op = statistics.median(c.cpu for c in ceiling)
+        print(
+            f"  of the round's no-op ceiling: {_each(ratios, '.0%')} "
+            f"(median {statistics.median(ratios):.0%})\n  CPU ratio no-op/this phase "
+            f"{no_op:,.0f}/{cpu:,.0f} µs = {ratio(no_op, cpu):.0%}, the req/s ratio to expect "
+            "when the server alone has the CPUs"
+        )
+    if rate_target is not None and p99_target is not None:
+        fast = sum(r >= rate_target for r in rates)
+        short = sum(x <= p99_target for x in p99s)
+        print(
+            f"  targets: ≥ {rate_target:,.0f}/s in {fast} of {len(phases)} rounds (median "
+            f"{'met' if statistics.median(rates) >= rate_target else 'missed'}), p99 ≤ "
+            f"{p99_target:g} ms in {short} of {len(phases)} (median "
+            f"{'met' if statistics.median(p99s) <= p99_target else 'missed'})"
+        )
+    if audit:
+        print(f"  {audit_text(phases, *audit)}")

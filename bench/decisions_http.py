@@ -1,8 +1,9 @@
 """Decisions per second and latency over HTTP on loopback, against gunicorn (targets: ≥ 1,000/s,
 p99 ≤ 10 ms on PostgreSQL + Redis), every decision audited.
 
-    .venv/bin/python bench/decisions_http.py [--seconds 8] [--connections 2,4,8] [--workers 4]
-                                             [--threads 2] [--client wrk|asyncio] [--relaxed]
+    .venv/bin/python bench/decisions_http.py [--seconds 3] [--rounds 3] [--connections 2,4,8]
+                                             [--workers 4] [--threads 2] [--client wrk|asyncio]
+                                             [--relaxed]
 
 Uses DATABASE_URL (PostgreSQL; a database named ``bench_*`` is dropped and created afresh) and
 REDIS_URL from the environment (defaults below), migrates,
@@ -13,10 +14,17 @@ asyncio client. Each connection count in ``--connections`` is one phase (Little'
 connections the mean latency is N / rate, so the concurrency is part of the figure). It also
 times the no-op ``/oauth/ping`` endpoint on the same server: the ceiling of Django + gunicorn.
 
-For every phase it prints the CPU per request of the server (gunicorn and its workers), the
-PostgreSQL backends of the bench database and Redis (the whole server), which hardly depends
-on what else the shared machine runs, unlike req/s; and it counts the decision audit entries
-written during the phase against the answers received.
+This machine's speed swings from minute to minute, so the phases are interleaved: ``--rounds``
+rounds of (ping, then each connection count), ``--seconds`` each, and the summary takes
+medians over the rounds rather than trusting one phase.
+
+For every phase it prints req/s, p50, p99, the CPU per request of the server (gunicorn and its
+workers), the PostgreSQL backends of the bench database and Redis (the whole server), which
+hardly depends on what else the shared machine runs, unlike req/s; and it counts the decision
+audit entries written during the phase against the answers received. At the end, per
+connection count: the median req/s, p50 and CPU per request, each round's p99 (median, worst),
+in how many rounds each target was met, and the audit check summed over the rounds (MISMATCH
+names the rounds off).
 """
 
 from __future__ import annotations
@@ -36,8 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _http import (
     CpuMeter,
+    Driver,
+    Rounds,
+    audit_text,
     bench_env,
-    cpu_line,
     default_client,
     drive,
     free_port,
@@ -45,9 +55,9 @@ from _http import (
     post,
     redis_pid,
     repeat,
-    report,
-    report_wrk,
-    wrk_drive,
+    round_header,
+    summarise,
+    summary_header,
 )
 
 BENCH_ENV = {
@@ -60,33 +70,14 @@ BENCH_ENV = {
 
 # What docs/operations.md recommends for a 2-core host (see docs/decisions.md for the runs).
 WORKERS, THREADS = 4, 2
-
-
-def _phase(args, port, name, path, body, auth, content_type, marker, conns, tmp):
-    """One load phase: (requests answered, errors)."""
-    if args.client == "wrk":
-        n, bad, elapsed, p50, p99 = wrk_drive(
-            port,
-            path,
-            [body],
-            auth,
-            args.seconds,
-            conns,
-            tmp,
-            content_type=content_type,
-            ok_marker=marker,
-        )
-        report_wrk(name, n, bad, elapsed, p50, p99)
-        return n, bad
-    request = post(port, path, body, auth or None, content_type)
-    latencies, errors, elapsed = drive(port, repeat(request, conns), args.seconds, marker)
-    report(name, latencies, errors, elapsed)
-    return len(latencies), len(errors)
+TARGET_RATE, TARGET_P99_MS = 1000, 10
+JSON = "application/json"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=8, help="per phase")
+    ap.add_argument("--seconds", type=float, default=3, help="per phase")
+    ap.add_argument("--rounds", type=int, default=3, help="of (ping, each connection count)")
     ap.add_argument(
         "--connections", default="2,4,8", help="closed-loop connections; a list: one phase each"
     )
@@ -99,7 +90,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.relaxed:
         BENCH_ENV["DECISIONS_DURABLE_AUDIT"] = "false"
-    phases = [int(c) for c in args.connections.split(",")]
+    phases = list(dict.fromkeys(int(c) for c in args.connections.split(",")))
 
     os.environ.update(BENCH_ENV)
     name = urlsplit(BENCH_ENV["DATABASE_URL"]).path.lstrip("/")
@@ -120,6 +111,9 @@ def main() -> None:
 
     from audit.models import AuditEntry
 
+    def decided() -> int:
+        return AuditEntry.objects.filter(action="decision").count()
+
     call_command("migrate", verbosity=0)
     world = make_world()
     port = free_port()
@@ -129,12 +123,13 @@ def main() -> None:
         basic = f"{world.rs_client_id}:{world.rs_secret}".encode()
         auth = "Basic " + base64.b64encode(basic).decode()
         body = json.dumps({"token": world.token, "action": "read", "resource": world.resource_slug})
-        decide = post(port, "/api/v1/decisions", body, auth, "application/json")
+        decide = post(port, "/api/v1/decisions", body, auth, JSON)
         print(
             f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}  PostgreSQL + Redis, durable audit: "
             f"{not args.relaxed}; gunicorn {args.workers} gthread workers × {args.threads} "
-            f"threads; load generator {args.client}; {os.cpu_count()} CPUs shared; load average "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            f"threads; load generator {args.client}; {args.rounds} rounds of "
+            f"{1 + len(phases)} phases × {args.seconds:g} s; {os.cpu_count()} CPUs shared; "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         # Warm every worker and every thread: a thread's first request opens its own database
         # and Redis connections, and a worker's first loads Django's URLconf and views (~0.3 s,
@@ -144,29 +139,34 @@ def main() -> None:
         meter = CpuMeter(
             server.pid, connection.settings_dict["NAME"], redis_pid(BENCH_ENV["REDIS_URL"])
         )
-        before = meter.sample()
-        n, _ = _phase(
-            args, port, f"ping (ceiling), {phases[-1]} conns", "/oauth/ping", "", "",
-            "application/x-www-form-urlencoded", b"ok", phases[-1], tmp,
-        )  # fmt: skip
-        cpu_line(meter, before, n)
+        bench = Driver(args.client, meter, port, args.seconds, tmp)
+        ping = f"ping (ceiling), {phases[-1]} conns"
+        rounds = Rounds()
+        for number in range(1, args.rounds + 1):
+            round_header(number, args.rounds)
+            rounds.add(bench.phase(ping, "/oauth/ping", [""], "", phases[-1], ok_marker=b"ok"))
+            for conns in phases:
+                before = decided()
+                phase = rounds.add(
+                    bench.phase(
+                        f"decisions, {conns} conns", "/api/v1/decisions", [body], auth, conns,
+                        content_type=JSON, ok_marker=b'"allow"',
+                    )
+                )  # fmt: skip
+                time.sleep(0.5)  # let requests in flight when the client stopped finish
+                phase.audited = decided() - before
+                # wrk stops with up to one request per connection in flight: decided and audited,
+                # but never read; hence the slack.
+                phase.slack = conns if args.client == "wrk" else 0
+                print("  " + audit_text([phase], "decisions", "allows received"))
+        summary_header(args.rounds)
+        summarise(rounds[ping])
         for conns in phases:
-            audited_before = AuditEntry.objects.filter(action="decision").count()
-            before = meter.sample()
-            n, bad = _phase(
-                args, port, f"decisions, {conns} conns", "/api/v1/decisions", body, auth,
-                "application/json", b'"allow"', conns, tmp,
-            )  # fmt: skip
-            cpu_line(meter, before, n)
-            time.sleep(0.5)  # let requests in flight when the client stopped finish
-            audited = AuditEntry.objects.filter(action="decision").count() - audited_before
-            # wrk stops with up to one request per connection in flight: decided and audited,
-            # but never read; hence the slack.
-            slack = conns if args.client == "wrk" else 0
-            ok = n - bad
-            print(
-                f"  audited decisions {audited} for {ok} allows received"
-                f"{'' if ok <= audited <= ok + slack else '  (MISMATCH)'}"
+            summarise(
+                rounds[f"decisions, {conns} conns"],
+                audit=("decisions", "allows received"),
+                rate_target=TARGET_RATE,
+                p99_target=TARGET_P99_MS,
             )
 
 

@@ -1,21 +1,30 @@
 """Tokens issued per second over HTTP against gunicorn, as a ratio of a no-op endpoint.
 
-    .venv/bin/python bench/tokens.py --database sqlite      [--seconds 7] [--connections 8]
+    .venv/bin/python bench/tokens.py --database sqlite      [--seconds 3] [--rounds 3]
+                                     [--connections 8] [--client wrk|asyncio]
     .venv/bin/python bench/tokens.py --database postgres    (uses REDIS_URL for the cache too)
 
 Makes a fresh bench-only database (a temp SQLite file, or the PostgreSQL database
 ``bench_tokens``), migrates, registers an agent with a client secret and an ES256 public key
 through the services, starts ``gunicorn governance.wsgi`` (4 gthread workers × 2 threads, the shape
-docs/operations.md recommends for a 2-core host; keep-alive,
-DEBUG off) and drives it from a small asyncio client that keeps connections open and sends
-pre-encoded requests (the ``private_key_jwt`` assertions are signed before the clock starts),
-so the load generator takes as little of the shared CPU as possible. With ``--client wrk`` (the
-default when ``wrk`` is installed: ``apt-get install wrk``) the load comes from one wrk thread
-instead (C, epoll; a Lua script hands each connection its own pre-signed assertions), which
-costs the shared CPU less than the Python client. Three phases in one run:
-``/oauth/ping`` (the ceiling of Django + gunicorn here), ``client_credentials`` with
-``client_secret_basic``, and with ``private_key_jwt``. Every issuance is audited: the script
-counts the ``token.issue`` audit entries and compares them with the 200 responses.
+docs/operations.md recommends for a 2-core host; keep-alive, DEBUG off) and drives it with
+``wrk`` (the default when installed: ``apt-get install wrk``; one thread, C and epoll, a Lua
+script hands every request its own body) or, with ``--client asyncio``, a small asyncio client
+that keeps connections open and sends pre-encoded requests.
+
+This machine's speed swings from minute to minute, so the phases are interleaved: ``--rounds``
+rounds of three phases of ``--seconds`` each: ``/oauth/ping`` (the ceiling of Django + gunicorn
+here), ``client_credentials`` with ``client_secret_basic``, and with ``private_key_jwt``; each
+token phase is compared with the no-op phase of its own round. Every round signs fresh
+``private_key_jwt`` assertions before its first phase (a ``jti`` is single-use: one sent again
+is refused as a replay).
+
+Per phase: req/s, p50, p99, the CPU per request of the server, the PostgreSQL backends of the
+bench database, Redis (when local) and the load generator; for a token phase also its ratio to
+the round's no-op and the ``token.issue`` audit entries written against the tokens received.
+At the end, for each phase: the median req/s, p50 and CPU per request over the rounds, each
+round's p99 (median, worst), each round's ratio to its no-op (median) and the CPU ratio
+no-op/token, and the audit check summed over the rounds (MISMATCH names the rounds off).
 """
 
 from __future__ import annotations
@@ -33,23 +42,30 @@ from urllib.parse import urlencode
 from _http import (
     ROOT,
     CpuMeter,
+    Driver,
+    Rounds,
+    audit_text,
     bench_env,
-    cpu_line,
     default_client,
     drive,
     free_port,
     gunicorn,
     post,
+    ratio,
+    redis_pid,
     repeat,
-    report,
-    report_wrk,
-    wrk_drive,
+    round_header,
+    summarise,
+    summary_header,
 )
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/bench_tokens"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 BENCH_ENV = bench_env(b"bench-only-signing-key-wrap-0002")
+PING = "no-op /oauth/ping (ceiling)"
+BASIC = "client_credentials + client_secret_basic"
+JWT = "client_credentials + private_key_jwt"
 
 
 def _make_world(issuer: str):
@@ -91,10 +107,25 @@ def _make_world(issuer: str):
     return agent, secret, assertion
 
 
+def _jwt_bodies(make_assertion, count: int) -> list[str]:
+    """``count`` token requests with freshly signed ``private_key_jwt`` assertions."""
+    return [
+        urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": make_assertion(),
+            }
+        )
+        for _ in range(count)
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--seconds", type=float, default=7, help="per token phase")
+    ap.add_argument("--seconds", type=float, default=3, help="per phase")
+    ap.add_argument("--rounds", type=int, default=3, help="of (no-op, basic, jwt)")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
@@ -137,9 +168,14 @@ def main() -> None:
     from audit.models import AuditEntry
 
     agent, secret, make_assertion = _make_world(issuer)
-    n_assertions = int(args.seconds * 1500) + 2000
-    assertions = [make_assertion() for _ in range(n_assertions)]
+    conns = args.connections
+    # Signed before the clock starts; 1,500/s is above any rate measured here.
+    per_round = int(args.seconds * 1500) + 1000
+    warm_jwt = _jwt_bodies(make_assertion, conns * 20)
     connection.close()
+
+    def issued() -> int:
+        return AuditEntry.objects.filter(action="token.issue").count()
 
     server_env = {**os.environ, **env}
     with gunicorn(
@@ -150,98 +186,58 @@ def main() -> None:
         worker_class=args.worker_class,
         preload=args.preload,
     ) as server:
-        conns = args.connections
         basic = "Basic " + base64.b64encode(f"{agent.slug}:{secret}".encode()).decode()
         cc = urlencode({"grant_type": "client_credentials"})
-        basic_req = post(port, "/oauth/token", cc, basic)
-        ping_req = post(port, "/oauth/ping", "")
-        jwt_reqs = [
-            post(
-                port,
-                "/oauth/token",
-                urlencode(
-                    {
-                        "grant_type": "client_credentials",
-                        "client_assertion_type": (
-                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-                        ),
-                        "client_assertion": a,
-                    }
-                ),
-            )
-            for a in assertions
-        ]
-        per_conn_jwt = [jwt_reqs[i::conns] for i in range(conns)]
-        warm = [reqs[:20] for reqs in per_conn_jwt]
-        per_conn_jwt = [reqs[20:] for reqs in per_conn_jwt]
-
+        wrk = args.client == "wrk"
         print(
             f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}  database={connection.vendor}  "
             f"gunicorn {args.workers} {args.worker_class} workers × {args.threads} threads"
             f"{' --preload' if args.preload else ''}, {conns} connections, load generator "
-            f"{args.client}, {os.cpu_count()} CPUs shared; load average "
+            f"{args.client}, {args.rounds} rounds of 3 phases × {args.seconds:g} s, "
+            f"{os.cpu_count()} CPUs shared; load average "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        drive(port, repeat(basic_req, conns), 2, b"access_token")  # warm up
+        # Warm up (both with the asyncio client).
+        drive(port, repeat(post(port, "/oauth/token", cc, basic), conns), 2, b"access_token")
+        warm = [[post(port, "/oauth/token", b) for b in warm_jwt[i::conns]] for i in range(conns)]
         drive(port, warm, 2, b"access_token")
         meter = CpuMeter(
-            server.pid, connection.settings_dict["NAME"] if connection.vendor != "sqlite" else None
+            server.pid,
+            connection.settings_dict["NAME"] if connection.vendor != "sqlite" else None,
+            redis_pid(os.environ.get("REDIS_URL")),
         )
-        before = meter.sample()
-        if args.client == "wrk":
-            result = wrk_drive(port, "/oauth/ping", [""], "", args.seconds, conns, tmp)
-            ceiling, n = report_wrk("no-op /oauth/ping (ceiling)", *result), result[0]
-        else:
-            latencies, errors, elapsed = drive(port, repeat(ping_req, conns), args.seconds, b"ok")
-            ceiling, n = (
-                report("no-op /oauth/ping (ceiling)", latencies, errors, elapsed),
-                len(latencies),
-            )
-        ping_cpu = cpu_line(meter, before, n)
-        jwt_bodies = [
-            urlencode(
-                {
-                    "grant_type": "client_credentials",
-                    "client_assertion_type": ASSERTION_TYPE,
-                    "client_assertion": a,
-                }
-            )
-            for a in assertions[conns * 20 :]  # the first ones were sent in the warm-up
-        ]
-        results = {}
-        for name, per_conn, bodies, auth in (
-            ("client_secret_basic", repeat(basic_req, conns), [cc], basic),
-            ("private_key_jwt", per_conn_jwt, jwt_bodies, ""),
-        ):
-            before = AuditEntry.objects.filter(action="token.issue").count()
-            cpu_before = meter.sample()
-            if args.client == "wrk":
-                n, bad, elapsed, p50, p99 = wrk_drive(
-                    port, "/oauth/token", bodies, auth, args.seconds, conns, tmp
+        # With wrk the bodies are not checked (a Lua call per response would cost the shared
+        # CPU); the asyncio client checks them at no extra cost.
+        ping_ok, token_ok = (None, None) if wrk else (b"ok", b"access_token")
+        bench = Driver(args.client, meter, port, args.seconds, tmp)
+        rounds = Rounds()
+        for number in range(1, args.rounds + 1):
+            round_header(number, args.rounds)
+            jwt_bodies = _jwt_bodies(make_assertion, per_round)  # fresh: each jti is single-use
+            ping = rounds.add(bench.phase(PING, "/oauth/ping", [""], "", conns, ok_marker=ping_ok))
+            for name, bodies, auth in ((BASIC, [cc], basic), (JWT, jwt_bodies, "")):
+                before = issued()
+                phase = rounds.add(
+                    bench.phase(name, "/oauth/token", bodies, auth, conns, ok_marker=token_ok)
                 )
-                rate = report_wrk(f"client_credentials + {name}", n, bad, elapsed, p50, p99)
-                ok = n - bad
-            else:
-                latencies, errors, elapsed = drive(port, per_conn, args.seconds, b"access_token")
-                rate = report(f"client_credentials + {name}", latencies, errors, elapsed)
-                ok = len(latencies) - len(errors)
-                n = len(latencies)
-            token_cpu = cpu_line(meter, cpu_before, n)
-            time.sleep(0.5)  # let requests in flight when the client stopped finish
-            audited = AuditEntry.objects.filter(action="token.issue").count() - before
-            # Every token received must be audited; wrk stops with up to one request per
-            # connection in flight, issued and audited but never read, hence the slack.
-            slack = conns if args.client == "wrk" else 0
-            print(
-                f"  {rate / ceiling:.0%} of the no-op ceiling; audited issuances {audited} "
-                f"for {ok} tokens received"
-                f"{'' if ok <= audited <= ok + slack else '  (MISMATCH)'}"
-            )
-            print(
-                f"  CPU ratio no-op/token (server + database): {ping_cpu / token_cpu:.0%}, the "
-                "req/s ratio to expect when the server alone has the CPUs"
-            )
-            results[name] = rate
+                time.sleep(0.5)  # let requests in flight when the client stopped finish
+                phase.audited = issued() - before
+                # Every token received must be audited; wrk stops with up to one request per
+                # connection in flight, issued and audited but never read, hence the slack.
+                phase.slack = conns if wrk else 0
+                print(
+                    f"  {ratio(phase.rate, ping.rate):.0%} of this round's no-op ceiling; "
+                    + audit_text([phase], "issuances", "tokens received")
+                )
+                print(
+                    "  CPU ratio no-op/token (server + database + Redis): "
+                    f"{ratio(ping.cpu, phase.cpu):.0%}, the req/s ratio to expect when the server "
+                    "alone has the CPUs"
+                )
+        summary_header(args.rounds)
+        summarise(rounds[PING])
+        for name in (BASIC, JWT):
+            summarise(rounds[name], ceiling=rounds[PING], audit=("issuances", "tokens received"))
 
 
 if __name__ == "__main__":
