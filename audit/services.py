@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
@@ -24,6 +25,8 @@ from .verifier import CANONICAL_VERSION, jws_header
 from .verifier import FIELDS as ENTRY_FIELDS
 
 Signer = Callable[[dict[str, Any]], str]
+# A piece of SQL from the caller's own code (never from input) and its parameters.
+Statement = tuple[str, list]
 
 REDACTED = "[redacted]"
 
@@ -146,8 +149,14 @@ _SOURCE_IP = AuditEntry._meta.get_field("source_ip")
 _dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
 
 
-def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = None) -> int:
-    """One INSERT of the entry; returns its id. Any database error becomes ``AuditWriteError``."""
+def _write(
+    now: Any,
+    fields: dict[str, Any],
+    only_if: Statement | None = None,
+    along_with: Statement | None = None,
+) -> int:
+    """One INSERT of the entry; returns its id. Any database error becomes ``AuditWriteError``,
+    except ``along_with``'s own ``IntegrityError``, which is the caller's to handle."""
     db = connections[DEFAULT_DB_ALIAS]  # ``connection`` itself: one thread-local lookup
     values = [
         db.ops.adapt_datetimefield_value(now),
@@ -173,18 +182,43 @@ def _write(now: Any, fields: dict[str, Any], only_if: tuple[str, list] | None = 
     returning = db.features.can_return_columns_from_insert
     if only_if is not None:
         values[1:2] = [fields["actor"], *only_if[1]]
-    try:
-        with _insert_cursor(db) as cursor:
-            cursor.execute(_fast_sql(db.vendor, returning, only_if[0] if only_if else ""), values)
-            return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
-    except IntegrityError as exc:
-        if only_if is not None:
-            # The guarded NOT NULL column was NULL: the condition was false; nothing written.
-            raise AuditGuardFailed(fields["action"]) from exc
-        raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
-    except DatabaseError as exc:
-        # Raised inside the caller's atomic block, so its whole transaction rolls back.
-        raise AuditWriteError(f"audit entry for {fields['action']!r} could not be written") from exc
+    # PostgreSQL runs ``along_with`` inside the entry's own statement (a data-modifying CTE):
+    # one round trip where BEGIN, two INSERTs and COMMIT were four. Elsewhere both statements
+    # share a transaction.
+    combined = along_with is not None and db.vendor == "postgresql"
+    if combined:
+        values[:0] = along_with[1]
+    sql = _fast_sql(
+        db.vendor, returning, only_if[0] if only_if else "", along_with[0] if combined else ""
+    )
+    separate = along_with is not None and not combined
+    with transaction.atomic(savepoint=False) if separate else contextlib.nullcontext():
+        if separate:
+            with db.cursor() as cursor:
+                cursor.execute(*along_with)
+        try:
+            with _insert_cursor(db) as cursor:
+                cursor.execute(sql, values)
+                return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
+        except IntegrityError as exc:
+            # A NOT NULL violation is the guarded column left NULL: the condition was false, and
+            # nothing was written. In a combined statement anything else is ``along_with``'s.
+            null = not combined or getattr(exc.__cause__, "sqlstate", None) == _NOT_NULL_VIOLATION
+            if only_if is not None and null:
+                raise AuditGuardFailed(fields["action"]) from exc
+            if combined and not null:
+                raise
+            raise AuditWriteError(
+                f"audit entry for {fields['action']!r} could not be written"
+            ) from exc
+        except DatabaseError as exc:
+            # Raised inside the caller's atomic block, so its whole transaction rolls back.
+            raise AuditWriteError(
+                f"audit entry for {fields['action']!r} could not be written"
+            ) from exc
+
+
+_NOT_NULL_VIOLATION = "23502"  # PostgreSQL's SQLSTATE
 
 
 @functools.cache
@@ -228,7 +262,7 @@ _FAST_COLUMNS = (*ENTRY_FIELDS[1:], "prev_hash", "hash")
 
 
 @functools.lru_cache(maxsize=8)
-def _fast_sql(vendor: str, returning: bool, only_if: str = "") -> str:
+def _fast_sql(vendor: str, returning: bool, only_if: str = "", along_with: str = "") -> str:
     quote = connection.ops.quote_name
     cols = ", ".join(quote(AuditEntry._meta.get_field(c).column) for c in _FAST_COLUMNS)
     marks = ["%s"] * len(_FAST_COLUMNS)
@@ -238,6 +272,8 @@ def _fast_sql(vendor: str, returning: bool, only_if: str = "") -> str:
         marks[_FAST_COLUMNS.index("actor")] = f"(SELECT %s WHERE {only_if})"
     marks = ", ".join(marks)
     sql = f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
+    if along_with:
+        sql = f"WITH along_with AS ({along_with}) {sql}"
     return sql + (f" RETURNING {quote('id')}" if returning else "")
 
 
@@ -245,17 +281,20 @@ def record_row(
     *,
     actor: str,
     action: str,
-    only_if: tuple[str, list] | None = None,
+    only_if: Statement | None = None,
+    along_with: Statement | None = None,
     **entry: Unpack[EntryFields],
 ) -> int:
     """``record()`` for hot paths: the same row by the same INSERT, without the instance.
 
     Returns the new entry's id; fails closed exactly like ``record()``. ``only_if`` (an SQL
-    condition from the caller's own code, never from input, and its parameters) makes the
-    INSERT conditional: if it is false nothing is written and ``AuditGuardFailed`` is raised.
+    condition and its parameters) makes the INSERT conditional: if it is false nothing is
+    written and ``AuditGuardFailed`` is raised. ``along_with`` (an INSERT without RETURNING,
+    and its parameters) is a row of the caller's that commits with the entry or not at all;
+    its ``IntegrityError`` (say, a key already there) propagates unchanged.
     """
     fields = _fields(actor=actor, action=action, **entry)
-    return _write(timezone.now(), fields, only_if)
+    return _write(timezone.now(), fields, only_if, along_with)
 
 
 def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint | None:

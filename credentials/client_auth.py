@@ -409,19 +409,19 @@ class ReplayedAssertion(ClientAuthError):
     """A ``private_key_jwt`` assertion whose ``jti`` was already used."""
 
 
-def consume_assertion(client: ClientPrincipal, *, savepoint: bool = True) -> None:
+def consume_assertion(client: ClientPrincipal) -> None:
     """Enter a deferred assertion ``jti`` in the replay cache; ``ReplayedAssertion`` if used.
 
     Call it inside the transaction that writes the request's audit entry, so a request costs
-    one write transaction (SQLite has one writer for the whole database). ``savepoint=False``
-    when the caller abandons its whole transaction on ``ReplayedAssertion`` anyway: it saves
-    the SAVEPOINT / RELEASE round trips of the issuance hot path.
+    one write transaction (SQLite has one writer for the whole database). Token issuance
+    instead writes the row with its entry in one statement (``audit.services.record_row``'s
+    ``along_with``).
     """
     if client.assertion is None:
         return
     client_id, jti, expires_at = client.assertion
     try:
-        with transaction.atomic(savepoint=savepoint):
+        with transaction.atomic():
             insert_assertion_jti(client_id, jti, expires_at)
     except IntegrityError as exc:
         raise ReplayedAssertion() from exc

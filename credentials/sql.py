@@ -200,12 +200,17 @@ def usable_key_credentials(
     return [(_attach(load(Credential, row[:n]), row, n), _token_context(row)) for row in rows]
 
 
-def insert_assertion_jti(client_id: str, jti: str, expires_at: dt.datetime) -> None:
-    """Enter an assertion in the replay cache; ``IntegrityError`` if it is already there."""
+def assertion_jti_insert(client_id: str, jti: str, expires_at: dt.datetime) -> tuple[str, list]:
+    """The INSERT entering an assertion in the replay cache (SQL, parameters); it fails with
+    ``IntegrityError`` if the assertion is already there."""
     sql = (
         f"INSERT INTO {table(AssertionJti)} ({q('client_id')}, {q('jti')}, {q('expires_at')}) "  # noqa: S608
         "VALUES (%s, %s, %s)"
     )
-    at = connection.ops.adapt_datetimefield_value(expires_at)
+    return sql, [client_id, jti, connection.ops.adapt_datetimefield_value(expires_at)]
+
+
+def insert_assertion_jti(client_id: str, jti: str, expires_at: dt.datetime) -> None:
+    """Enter an assertion in the replay cache; ``IntegrityError`` if it is already there."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [client_id, jti, at])
+        cursor.execute(*assertion_jti_insert(client_id, jti, expires_at))

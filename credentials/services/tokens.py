@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import Agent, Connection, OrganisationPolicy, Resource, ScopeGrant, WorkflowRun
@@ -22,7 +22,7 @@ from ..client_auth import ClientPrincipal, ReplayedAssertion, consume_assertion
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
 from ..signing import sign_jws
-from ..sql import agent_token_context
+from ..sql import agent_token_context, assertion_jti_insert
 from ..tokens import (
     ACCESS_TOKEN_TYP,
     LEEWAY_SECONDS,
@@ -138,11 +138,12 @@ def _audit_issue(client: ClientPrincipal | None = None, **entry: Any) -> None:
         # (Inside a caller's atomic block it simply joins that transaction.)
         record_row(**entry)
         return
-    with transaction.atomic():
-        # The replay-cache entry shares the one write. No savepoint: a replay abandons this
-        # whole transaction (the refusal is recorded in a new one).
-        consume_assertion(client, savepoint=False)
-        record_row(**entry)
+    # The assertion's replay-cache row commits with the entry, or neither does (a replay, or a
+    # moved epoch); on PostgreSQL both are one statement. The refusal is recorded separately.
+    try:
+        record_row(**entry, along_with=assertion_jti_insert(*client.assertion))
+    except IntegrityError as exc:
+        raise ReplayedAssertion() from exc
 
 
 def token_refuse(*, client: ClientPrincipal, grant_type: str, error: OAuthError) -> None:

@@ -25,6 +25,7 @@ from agents.models import ScopeGrant
 from audit.models import AuditEntry
 from credentials import crypto, services
 from credentials.client_auth import forget_clients
+from credentials.models import AssertionJti
 from governance.decisions import cache as epoch_cache
 from tests import factories as f
 
@@ -221,9 +222,16 @@ def test_a_warm_key_request_writes_its_jti_and_audit_entry_only(client, key_agen
         assert _assert(client, agent, credential, private).status_code == 200
     with CaptureQueriesContext(connection) as queries:
         assert _assert(client, agent, credential, private).status_code == 200
-    # In one transaction: the replay-cache INSERT and the audit INSERT, and no read at all.
-    verbs = [query["sql"].split()[0] for query in queries.captured_queries]
-    assert [v for v in verbs if v not in ("BEGIN", "COMMIT")] == ["INSERT", "INSERT"]
+    # The replay-cache INSERT and the audit INSERT commit together, and nothing is read: on
+    # PostgreSQL one statement (a data-modifying CTE) in autocommit, elsewhere one transaction.
+    sql = [query["sql"] for query in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        assert len(sql) == 1
+        assert sql[0].startswith('WITH along_with AS (INSERT INTO "credentials_assertionjti"')
+        assert 'INSERT INTO "audit_auditentry"' in sql[0]
+    else:
+        verbs = [statement.split()[0] for statement in sql]
+        assert [v for v in verbs if v not in ("BEGIN", "COMMIT")] == ["INSERT", "INSERT"]
 
 
 def test_a_warm_key_credential_is_revoked_at_once(client, key_agent):
@@ -246,3 +254,18 @@ def test_a_replayed_assertion_is_refused_on_a_warm_cache(client, key_agent):
     assert replay.status_code == 401
     assert replay.json()["error"] == "invalid_client"
     assert issued() == before
+
+
+def test_a_stale_key_entry_leaves_the_assertion_unused_and_is_decided_again(client, key_agent):
+    """The epoch moves after warm-up: the guarded statement writes neither the entry nor the
+    assertion's replay-cache row, so the retry from the database can use the assertion once."""
+    agent, credential, private = key_agent
+    for _ in range(3):
+        assert _assert(client, agent, credential, private).status_code == 200
+    agent_services.agent_update(agent=agent.agent, data={"purpose": "a new purpose"})
+    before = issued()
+    jti = uuid.uuid4().hex
+    assert _assert(client, agent, credential, private, jti=jti).status_code == 200
+    assert issued() == before + 1
+    assert AssertionJti.objects.filter(jti=jti).count() == 1
+    assert _assert(client, agent, credential, private, jti=jti).status_code == 401
