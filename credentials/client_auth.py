@@ -51,7 +51,11 @@ from .sql import (
 )
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
+# The JWS ``alg`` an assertion may carry -> the algorithm its key credential is pinned to.
+# RFC 9864's ``Ed25519`` and the older ``EdDSA`` name the same signatures with an Ed25519 key.
+ASSERTION_ALGORITHMS = {"ES256": "ES256", "EdDSA": "EdDSA", "Ed25519": "EdDSA"}
+# A credential's pinned algorithm -> the ``alg`` values that may sign with its key.
+JWS_NAMES = {"ES256": ["ES256"], "EdDSA": ["EdDSA", "Ed25519"]}
 ASSERTION_MAX_LIFETIME_SECONDS = 3600  # Authlib and most clients default to one hour
 LEEWAY_SECONDS = 5
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
@@ -242,10 +246,10 @@ def _cached_assertion(
     header, unverified = _peek(assertion)
     if header is None or unverified is None:
         return None
-    client_id, algorithm = unverified.get("sub"), header.get("alg")
+    client_id, algorithm = unverified.get("sub"), ASSERTION_ALGORITHMS.get(header.get("alg"))
     if not isinstance(client_id, str) or unverified.get("iss") != client_id:
         return None
-    if (client_id_param and client_id_param != client_id) or algorithm not in ASSERTION_ALGORITHMS:
+    if (client_id_param and client_id_param != client_id) or algorithm is None:
         return None
     at = epoch.known()
     cached = _key_clients.get((client_id, algorithm), at, time.time())
@@ -324,8 +328,8 @@ def _verify_assertion(
         raise _Failure("assertion_iss_sub_mismatch", client_id_param)
     if client_id_param and client_id_param != client_id:
         raise _Failure("client_id_mismatch", client_id_param)
-    algorithm = header.get("alg")
-    if algorithm not in ASSERTION_ALGORITHMS:
+    algorithm = ASSERTION_ALGORITHMS.get(header.get("alg"))
+    if algorithm is None:
         raise _Failure("assertion_algorithm_refused", client_id)
     at = epoch.current() if remember else None  # read BEFORE the rows it will vouch for
     candidates = [
@@ -361,7 +365,7 @@ def _check_assertion(
             claims = jwt.decode(
                 assertion,
                 key,
-                algorithms=[credential.algorithm],  # pinned by the credential, not the token
+                algorithms=JWS_NAMES[credential.algorithm],  # pinned by the credential
                 audience=audiences,
                 issuer=client_id,
                 leeway=LEEWAY_SECONDS,

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from django.conf import settings
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from jwt.exceptions import InvalidKeyError
 
 # agcs_<credential id: 16 hex>_<secret: 64 hex = 256 bits>_<crc32 checksum: 8 hex>.
 # The prefix makes a leaked secret findable by secret scanners; the id finds the row in O(1);
@@ -121,6 +122,21 @@ def jwk_thumbprint(jwk: dict[str, Any]) -> str:
         raise ValueError("unsupported key type")
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+
+
+class Ed25519Algorithm(OKPAlgorithm):
+    """RFC 9864's fully specified JWS algorithm ``Ed25519``: EdDSA with an Ed25519 key only.
+
+    It deprecates the polymorphic ``EdDSA`` (Ed25519 or Ed448), and JOSE libraries now sign
+    with it (joserfc warns on ``EdDSA``); PyJWT knows only ``EdDSA``. Registered in
+    ``CredentialsConfig.ready``; ``jwt.decode`` still accepts only the algorithms it is given.
+    """
+
+    def prepare_key(self, key: Any) -> Any:
+        key = super().prepare_key(key)
+        if not isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+            raise InvalidKeyError("Ed25519 needs an Ed25519 key")
+        return key
 
 
 class InvalidJWK(ValueError):

@@ -20,6 +20,7 @@ from audit.services import AuditGuardFailed, AuditWriteError
 
 from .. import epoch
 from ..client_auth import (
+    ASSERTION_ALGORITHMS,
     ClientPrincipal,
     ReplayedAssertion,
     authenticate_client,
@@ -207,7 +208,8 @@ def metadata(request: HttpRequest) -> HttpResponse:
     """RFC 8414 authorization server metadata."""
     issuer = settings.OAUTH_ISSUER
     auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-    signing = ["ES256", "EdDSA"]
+    signing = ["ES256", "EdDSA"]  # what we sign with
+    assertions = list(ASSERTION_ALGORITHMS)  # what clients may sign their assertions with
     body = {
         "issuer": issuer,
         "token_endpoint": token_endpoint_url(),
@@ -217,11 +219,11 @@ def metadata(request: HttpRequest) -> HttpResponse:
         "grant_types_supported": [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE],
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": signing,
+        "token_endpoint_auth_signing_alg_values_supported": assertions,
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_signing_alg_values_supported": signing,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertions,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_signing_alg_values_supported": signing,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertions,
         "access_token_signing_alg_values_supported": signing,
         "scopes_supported": [],
         "service_documentation": f"{issuer}/api/schema/ui/",

@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from agents import services as agent_services
 from agents.models import OrganisationPolicy
@@ -161,6 +161,7 @@ def test_a_good_assertion_works_and_cannot_be_replayed(world):
         "hs256_with_public_key",
         "foreign_kid",
         "real_kid_foreign_key",
+        "ed25519_alg_for_a_p256_key",
         "expired",
         "not_yet_valid",
         "wrong_aud",
@@ -189,6 +190,15 @@ def test_assertion_attacks_are_invalid_client(world, attack):
         kid = "attacker-key" if attack == "foreign_kid" else world["key_cred"].pk
         assertion = jwt.encode(
             assertion_claims(world), attacker, algorithm="ES256", headers={"kid": kid}
+        )
+    elif attack == "ed25519_alg_for_a_p256_key":
+        # RFC 9864's name is accepted, but only for an Ed25519 key credential.
+        attacker = ed25519.Ed25519PrivateKey.generate()
+        assertion = jwt.encode(
+            assertion_claims(world),
+            attacker,
+            algorithm="Ed25519",
+            headers={"kid": world["key_cred"].pk},
         )
     elif attack == "expired":
         assertion = signed_assertion(world, iat=now - 600, exp=now - 300)

@@ -192,7 +192,7 @@ def key_agent(issuer):
     return agent, credential, jwt.PyJWK(keypair.private_jwk).key
 
 
-def _assert(client, agent, credential, private, jti: str | None = None):
+def _assert(client, agent, credential, private, jti: str | None = None, alg: str = "ES256"):
     now = int(time.time())
     claims = {
         "iss": agent.client_id,
@@ -202,7 +202,7 @@ def _assert(client, agent, credential, private, jti: str | None = None):
         "exp": now + 60,
         "jti": jti or uuid.uuid4().hex,
     }
-    assertion = jwt.encode(claims, private, algorithm="ES256", headers={"kid": credential.pk})
+    assertion = jwt.encode(claims, private, algorithm=alg, headers={"kid": credential.pk})
     return client.post(
         "/oauth/token",
         urlencode(
@@ -269,3 +269,19 @@ def test_a_stale_key_entry_leaves_the_assertion_unused_and_is_decided_again(clie
     assert issued() == before + 1
     assert AssertionJti.objects.filter(jti=jti).count() == 1
     assert _assert(client, agent, credential, private, jti=jti).status_code == 401
+
+
+def test_an_ed25519_key_signs_as_eddsa_or_ed25519_from_the_same_remembered_client(client):
+    """RFC 9864 names Ed25519 signatures ``Ed25519``; older clients say ``EdDSA``. Both reach
+    the same key credential, warm or cold, and the warm one still reads nothing."""
+    agent = agent_with_secret()
+    keypair = make_keypair("EdDSA")
+    credential = services.credential_issue(
+        agent=agent.agent, kind="public_key", public_jwk=keypair.public_jwk
+    ).credential
+    private = jwt.PyJWK(keypair.private_jwk).key
+    for alg in ("EdDSA", "Ed25519", "EdDSA", "Ed25519"):
+        assert _assert(client, agent, credential, private, alg=alg).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert _assert(client, agent, credential, private, alg="Ed25519").status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]

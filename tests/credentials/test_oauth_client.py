@@ -89,8 +89,10 @@ def test_client_credentials_with_a_secret(live_issuer, method):
     assert client.secret not in str(entry.changes) + str(entry.context)
 
 
-@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "Ed25519"])  # Ed25519: RFC 9864's name
 def test_client_credentials_with_private_key_jwt(live_issuer, alg):
+    meta = httpx.get(f"{live_issuer}/.well-known/oauth-authorization-server").json()
+    assert alg in meta["token_endpoint_auth_signing_alg_values_supported"]
     client = agent_with_secret(scopes=("ledger:read", "ledger:write"))
     keypair = make_keypair(alg)
     services.credential_issue(agent=client.agent, kind="public_key", public_jwk=keypair.public_jwk)
