@@ -3,8 +3,9 @@
     gunicorn -c python:governance.gunicorn_conf governance.wsgi
 
 ``bin/up``, the benchmarks and the production example in docs/operations.md all start gunicorn
-with it; command-line flags still override it. The shape (4 gthread workers × 2 threads,
-long keep-alive) is the one docs/operations.md recommends for a 2-core host.
+with it; command-line flags still override it. The number of workers is left to the command
+line (``--workers``, or gunicorn's ``WEB_CONCURRENCY``): docs/operations.md recommends 4 of
+these 2-thread workers on a 2-core host.
 """
 
 from __future__ import annotations
