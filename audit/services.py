@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import time
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from . import chain, context
 from .models import AuditCheckpoint, AuditEntry
+from .sqlite_turns import atomic_in_turn, writer_turn
 from .verifier import CANONICAL_VERSION, jws_header
 from .verifier import FIELDS as ENTRY_FIELDS
 
@@ -192,7 +192,7 @@ def _write(
         db.vendor, returning, only_if[0] if only_if else "", along_with[0] if combined else ""
     )
     separate = along_with is not None and not combined
-    with transaction.atomic(savepoint=False) if separate else contextlib.nullcontext():
+    with atomic_in_turn(db, savepoint=False) if separate else writer_turn(db):
         if separate:
             with db.cursor() as cursor:
                 cursor.execute(*along_with)

@@ -22,11 +22,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db import transaction
 from django.utils import timezone
 
 from agents.models import TRUST_ORDER, Agent, Connection, Resource
 from audit.services import AuditGuardFailed, AuditWriteError, record_row
+from audit.sqlite_turns import atomic_in_turn
 from credentials.tokens import LEEWAY_SECONDS, TokenCheck, ancestors_of, check_access_token
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.services import (
@@ -577,7 +577,7 @@ def _decide(*, speculative: bool, require_epoch: int | None = None, **args: Any)
     )
     atomic = relaxed or getattr(counters, "transactional", False) or decision == p.APPROVAL_REQUIRED
     try:
-        with transaction.atomic() if atomic else contextlib.nullcontext():
+        with atomic_in_turn(db_connection) if atomic else contextlib.nullcontext():
             if relaxed:
                 # Opt-in (DECISIONS_DURABLE_AUDIT=False): commit without waiting for the WAL
                 # flush. Errors still surface; a crash of the database server itself may lose
