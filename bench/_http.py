@@ -13,15 +13,20 @@ import math
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import servers  # noqa: E402
+from tests.servers import free_port  # noqa: E402,F401  (re-exported for the scripts)
+
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -37,12 +42,6 @@ def bench_env(wrap_key_label: bytes) -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def gunicorn(
     port: int,
@@ -53,41 +52,13 @@ def gunicorn(
     worker_class: str = "gthread",
     preload: bool = False,
 ) -> Iterator[subprocess.Popen]:
-    """``gunicorn governance.wsgi`` on 127.0.0.1:``port``, up when the block starts."""
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "governance.wsgi",
-            "-c",
-            "python:governance.gunicorn_conf",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "-k",
-            worker_class,
-            "--threads",
-            str(threads),
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            *(["--preload"] if preload else []),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    """``gunicorn governance.wsgi`` with the project's config on 127.0.0.1:``port``, up when the
+    block starts (the tests' server, with this shape)."""
+    shape = ["-k", worker_class, "--threads", str(threads), "--keep-alive", "30"]
+    with servers.gunicorn(
+        port, env, workers=workers, extra=[*shape, *(["--preload"] if preload else [])]
+    ) as server:
         yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def post(

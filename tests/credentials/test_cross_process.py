@@ -7,12 +7,6 @@ database cannot offer to another process.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,59 +16,24 @@ from agents import services as agent_services
 from credentials.client_auth import ClientPrincipal
 from credentials.models import Credential
 from credentials.services import credential_revoke, token_issue
+from tests.servers import free_port
+from tests.servers import gunicorn as run_gunicorn
 
 from .conftest import agent_with_secret, resource_with_secret
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def gunicorn(settings):
-    port = _free_port()
+    port = free_port()
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     issuer = f"http://127.0.0.1:{port}"
     settings.OAUTH_ISSUER = issuer
     env = {**os.environ, "DATABASE_URL": url, "OAUTH_ISSUER": issuer, "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "governance.wsgi",
-            "-c",
-            "python:governance.gunicorn_conf",  # the project's own settings, as bin/up runs it
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{issuer}/.well-known/jwks.json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with run_gunicorn(port, env):
         yield issuer
-    finally:
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
 
 
 def test_suspension_and_revocation_are_seen_by_every_worker_at_once(gunicorn):

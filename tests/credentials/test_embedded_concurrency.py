@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +23,8 @@ import httpx
 import jwt
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, free_port, gunicorn
+
 REQUESTS_PER_THREAD = 15
 THREADS = 8
 
@@ -47,16 +46,10 @@ print(json.dumps({"secret": secret, "kid": key.pk, "private": ECAlgorithm.to_jwk
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     var = tmp_path_factory.mktemp("embedded")
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
@@ -70,27 +63,8 @@ def server(tmp_path_factory):
         [*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True
     )
     world = json.loads(made.stdout.decode().strip().splitlines()[-1])
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "governance.wsgi"]
-    process = subprocess.Popen(
-        [*gunicorn, "-c", "python:governance.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", "2"],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{issuer}/.well-known/jwks.json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with gunicorn(port, env):
         yield issuer, world, var / "governance.sqlite3"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _hammer(send) -> list[int]:
