@@ -181,11 +181,9 @@ def _count_failure(client_id: str, address: str) -> None:
 
 def _claimed_client_id(request: HttpRequest) -> str:
     """The client id the request claims, for throttling and audit only (never trusted)."""
-    auth = request.headers.get("Authorization", "")
-    if auth[:6].lower() == "basic ":
+    if request.headers.get("Authorization", "")[:6].lower() == "basic ":
         try:
-            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
-            return unquote_plus(decoded.split(":", 1)[0])[:64]
+            return _basic_credentials(request)[0][:64]
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return ""
     client_id = request.POST.get("client_id", "")
@@ -224,6 +222,54 @@ def _record_failure(request: HttpRequest, failure: _Failure, method: str) -> Non
         )
 
 
+@dataclass(frozen=True)
+class _Presented:
+    """What a request presents to authenticate: a client id with a secret or an assertion."""
+
+    client_id: str
+    secret: str = ""
+    assertion: str = ""
+
+
+def _presented(request: HttpRequest, method: str, claimed: str = "") -> _Presented:
+    """The credentials ``request`` presents for ``method``; ``_Failure`` if malformed."""
+    post = request.POST
+    if method == "client_secret_basic":
+        try:
+            raw_id, raw_secret = _basic_credentials(request)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise _Failure("malformed_basic_header") from exc
+        return _Presented(raw_id, secret=raw_secret)
+    if method == "client_secret_post":
+        client_id = post.get("client_id", "")
+        if not client_id:
+            raise _Failure("missing_client_id")
+        return _Presented(client_id, secret=post.get("client_secret", ""))
+    if post.get("client_assertion_type") != ASSERTION_TYPE:
+        raise _Failure("unsupported_assertion_type", claimed)
+    assertion = post.get("client_assertion", "")
+    if not assertion or len(assertion) > 8192:
+        raise _Failure("malformed_assertion", claimed)
+    return _Presented(post.get("client_id", ""), assertion=assertion)
+
+
+def _assertion_head(presented: _Presented) -> tuple[dict, str, str]:
+    """The assertion's header, the client id it claims and the credential algorithm its
+    ``alg`` needs, all still unverified; ``_Failure`` if they cannot name a key."""
+    header, unverified = _peek(presented.assertion)
+    if header is None or unverified is None:
+        raise _Failure("malformed_assertion", presented.client_id)
+    client_id = unverified.get("sub")
+    if not isinstance(client_id, str) or unverified.get("iss") != client_id:
+        raise _Failure("assertion_iss_sub_mismatch", presented.client_id)
+    if presented.client_id and presented.client_id != client_id:
+        raise _Failure("client_id_mismatch", presented.client_id)
+    algorithm = ASSERTION_ALGORITHMS.get(header.get("alg"))
+    if algorithm is None:
+        raise _Failure("assertion_algorithm_refused", client_id)
+    return header, client_id, algorithm
+
+
 def _cached_secret(client_id: str, secret: str) -> _Verified | None:
     parsed = crypto.parse_secret(secret)
     if parsed is None:
@@ -240,47 +286,27 @@ def _cached_secret(client_id: str, secret: str) -> _Verified | None:
     return _Verified(credential, context, guard_epoch=at)
 
 
-def _cached_assertion(
-    request: HttpRequest, assertion: str, client_id_param: str
-) -> _Verified | None:
-    header, unverified = _peek(assertion)
-    if header is None or unverified is None:
-        return None
-    client_id, algorithm = unverified.get("sub"), ASSERTION_ALGORITHMS.get(header.get("alg"))
-    if not isinstance(client_id, str) or unverified.get("iss") != client_id:
-        return None
-    if (client_id_param and client_id_param != client_id) or algorithm is None:
-        return None
+def _cached_assertion(request: HttpRequest, presented: _Presented) -> _Verified | None:
+    header, client_id, algorithm = _assertion_head(presented)
     at = epoch.known()
     cached = _key_clients.get((client_id, algorithm), at, time.time())
     if cached is None:
         return None
-    try:
-        return _check_assertion(
-            assertion, cached, header.get("kid"), client_id, _audiences(request), at
-        )
-    except _Failure:
-        return None
+    return _check_assertion(
+        presented.assertion, cached, header.get("kid"), client_id, _audiences(request), at
+    )
 
 
 def _from_cache(request: HttpRequest, method: str) -> _Verified | None:
     """The client remembered at the last epoch seen, if it proves itself exactly as it did
     then; None on any doubt (the database path then decides, and records any failure)."""
-    if method == "client_secret_basic":
-        try:
-            raw_id, raw_secret = _basic_credentials(request)
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return None
-        return _cached_secret(raw_id, raw_secret)
-    post = request.POST
-    if method == "client_secret_post":
-        return _cached_secret(post.get("client_id", ""), post.get("client_secret", ""))
-    if post.get("client_assertion_type") != ASSERTION_TYPE:
+    try:
+        presented = _presented(request, method)
+        if presented.assertion:
+            return _cached_assertion(request, presented)
+        return _cached_secret(presented.client_id, presented.secret)
+    except _Failure:
         return None
-    assertion = post.get("client_assertion", "")
-    if not assertion or len(assertion) > 8192:
-        return None
-    return _cached_assertion(request, assertion, post.get("client_id", ""))
 
 
 def _basic_credentials(request: HttpRequest) -> tuple[str, str]:
@@ -317,27 +343,15 @@ def _verify_secret(client_id: str, secret: str, remember: bool) -> _Verified:
     return _Verified(credential, context)
 
 
-def _verify_assertion(
-    request: HttpRequest, assertion: str, client_id_param: str, remember: bool
-) -> _Verified:
-    header, unverified = _peek(assertion)
-    if header is None or unverified is None:
-        raise _Failure("malformed_assertion", client_id_param)
-    client_id = unverified.get("sub")
-    if not isinstance(client_id, str) or unverified.get("iss") != client_id:
-        raise _Failure("assertion_iss_sub_mismatch", client_id_param)
-    if client_id_param and client_id_param != client_id:
-        raise _Failure("client_id_mismatch", client_id_param)
-    algorithm = ASSERTION_ALGORITHMS.get(header.get("alg"))
-    if algorithm is None:
-        raise _Failure("assertion_algorithm_refused", client_id)
+def _verify_assertion(request: HttpRequest, presented: _Presented, remember: bool) -> _Verified:
+    header, client_id, algorithm = _assertion_head(presented)
     at = epoch.current() if remember else None  # read BEFORE the rows it will vouch for
     candidates = [
         (credential, context, crypto.load_public_jwk(credential.public_jwk))
         for credential, context in usable_key_credentials(client_id, algorithm, timezone.now())
     ]
     verified = _check_assertion(
-        assertion, candidates, header.get("kid"), client_id, _audiences(request), None
+        presented.assertion, candidates, header.get("kid"), client_id, _audiences(request), None
     )
     usable = [c for c in candidates if _rememberable(c[0])]
     if usable:
@@ -445,26 +459,12 @@ def _authenticate_from_database(request: HttpRequest, method: str, remember: boo
     claimed = _claimed_client_id(request)
     _check_throttle(claimed, address)
     try:
-        if method == "client_secret_basic":
-            try:
-                raw_id, raw_secret = _basic_credentials(request)
-            except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-                raise _Failure("malformed_basic_header") from exc
-            verified = _verify_secret(raw_id, raw_secret, remember)
-        elif method == "client_secret_post":
-            client_id = request.POST.get("client_id", "")
-            if not client_id:
-                raise _Failure("missing_client_id")
-            verified = _verify_secret(client_id, request.POST.get("client_secret", ""), remember)
-        else:
-            if request.POST.get("client_assertion_type") != ASSERTION_TYPE:
-                raise _Failure("unsupported_assertion_type", claimed)
-            assertion = request.POST.get("client_assertion", "")
-            if not assertion or len(assertion) > 8192:
-                raise _Failure("malformed_assertion", claimed)
-            verified = _verify_assertion(
-                request, assertion, request.POST.get("client_id", ""), remember
-            )
+        presented = _presented(request, method, claimed)
+        verified = (
+            _verify_assertion(request, presented, remember)
+            if presented.assertion
+            else _verify_secret(presented.client_id, presented.secret, remember)
+        )
         credential = verified.credential
         now = timezone.now()
         if not credential.is_usable(now):
