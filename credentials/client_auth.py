@@ -111,9 +111,10 @@ class _Verified:
     guard_epoch: int | None = None
 
 
-# Agents' credentials that authenticated from the database, per process, at an epoch:
-# credential id -> (Credential, TokenContext), and (client id, algorithm) -> the usable public
-# keys as [(Credential, TokenContext, key)]. The instances are shared: never mutated per request.
+# Credentials that authenticated from the database, per process, at an epoch: the digest of a
+# presented client id and secret -> (Credential, TokenContext), and (client id, algorithm) ->
+# the usable public keys as [(Credential, TokenContext, key)]. The instances are shared: only
+# ``_touch`` changes them (``last_used_at``).
 _secret_clients = epoch.EpochCache()
 _key_clients = epoch.EpochCache()
 
@@ -127,8 +128,10 @@ def _valid_until(candidates: list[tuple[Any, ...]]) -> float:
 
 
 def _rememberable(credential: Credential) -> bool:
-    agent = credential.agent if credential.agent_id else None
-    return agent is not None and agent.status == Agent.Status.ACTIVE and credential.is_usable()
+    """A usable credential of an active agent or of a resource server."""
+    if not credential.is_usable():
+        return False
+    return credential.agent.status == Agent.Status.ACTIVE if credential.agent_id else True
 
 
 def forget_clients() -> None:
@@ -270,19 +273,18 @@ def _assertion_head(presented: _Presented) -> tuple[dict, str, str]:
     return header, client_id, algorithm
 
 
+def _presented_digest(client_id: str, secret: str) -> bytes:
+    """What a remembered secret client is found by: a digest of exactly the client id and
+    secret that authenticated, so finding it proves the same secret without another HMAC."""
+    return hashlib.sha256(f"{client_id}\n{secret}".encode()).digest()
+
+
 def _cached_secret(client_id: str, secret: str) -> _Verified | None:
-    parsed = crypto.parse_secret(secret)
-    if parsed is None:
-        return None
     at = epoch.known()
-    hit = _secret_clients.get(parsed.credential_id, at, time.time())
+    hit = _secret_clients.get(_presented_digest(client_id, secret), at, time.time())
     if hit is None:
         return None
     credential, context = hit
-    if not crypto.secret_matches(credential.secret_hmac, parsed.credential_id, parsed.secret):
-        return None
-    if not hmac.compare_digest(credential.client_id.encode(), client_id.encode()):
-        return None
     return _Verified(credential, context, guard_epoch=at)
 
 
@@ -339,7 +341,8 @@ def _verify_secret(client_id: str, secret: str, remember: bool) -> _Verified:
     assert context is not None
     if _rememberable(credential):
         pair = (credential, context)
-        _secret_clients.put(parsed.credential_id, at, _valid_until([pair]), pair)
+        key = _presented_digest(client_id, secret)
+        _secret_clients.put(key, at, _valid_until([pair]), pair)
     return _Verified(credential, context)
 
 

@@ -103,7 +103,6 @@ def epoch_guard(epoch: int) -> tuple[str, list]:
 
 token_checks = EpochCache()  # (token, audience) -> (TokenCheck, effective trust)
 contexts = EpochCache()  # (agent id, resource id, scope name) -> DecisionContext
-callers = EpochCache()  # SHA-256 of a resource server's Basic header -> its Resource
 
 
 def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: str) -> float:
@@ -141,4 +140,3 @@ def clear() -> None:
     forget_hint()
     token_checks.clear()
     contexts.clear()
-    callers.clear()

@@ -7,20 +7,16 @@ client secret, or ``private_key_jwt`` in a form body). The body is JSON (or a fo
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from agents.models import Resource
-from credentials.client_auth import LAST_USED_GRANULARITY, authenticate_client
+from credentials.client_auth import ClientPrincipal, authenticate_client
 from credentials.errors import ClientAuthError, OAuthError
 
-from . import cache
 from .errors import CallerUnverified, DecisionInputError
 from .services import decision_make
 
@@ -49,32 +45,9 @@ def _body(request: HttpRequest) -> dict:
     return request.POST.dict()
 
 
-def _cache_key(request: HttpRequest) -> str | None:
-    """Only HTTP Basic with a JSON body (no form fields that could also authenticate)."""
-    auth = request.headers.get("Authorization", "")
-    if auth[:6].lower() != "basic " or request.content_type != "application/json":
-        return None
-    return hashlib.sha256(auth.encode()).hexdigest()
-
-
-def _authenticate(request: HttpRequest, key: str | None) -> Resource:
-    """``authenticate_resource_server``, remembered at the epoch read before it.
-
-    Kept until the credential expires or its ``last_used_at`` is a minute old, so the real
-    authentication (and its once-a-minute ``last_used_at`` touch) still runs at least once a
-    minute per process; revoking or changing the credential or resource changes the epoch.
-    """
-    epoch = cache.current_epoch() if key is not None else None
-    client = authenticate_client(request)
+def _caller(client: ClientPrincipal) -> Resource:
     if client.resource is None:
         raise ClientAuthError("this endpoint is for resource servers")
-    credential = client.credential
-    if key is not None:
-        used = credential.last_used_at or timezone.now()
-        until = (used + LAST_USED_GRANULARITY).timestamp()
-        if credential.expires_at is not None:
-            until = min(until, credential.expires_at.timestamp())
-        cache.callers.put(key, epoch, until, client.resource)
     return client.resource
 
 
@@ -103,22 +76,25 @@ def _decide(request: HttpRequest, caller: Resource, caller_epoch: int | None):
 @csrf_exempt  # resource servers authenticate with client credentials, never with a cookie
 @require_POST
 def decisions(request: HttpRequest) -> JsonResponse:
-    key = _cache_key(request)
-    epoch = cache.epoch_hint() if key is not None else None
-    caller = cache.callers.get(key, epoch, time.time()) if key is not None else None
-    if caller is not None:
-        # Authenticated from the cache: the decision must commit under the same epoch. Any
-        # other outcome (stale epoch, bad input, 403, 503) is answered only after a real
-        # authentication, so a revoked credential never learns more than a 401.
+    result = None
+    try:
+        client = authenticate_client(request, use_cache=True)
+        caller = _caller(client)
+    except OAuthError as exc:
+        return _error(exc.status, exc.error, exc.description or exc.error, exc.headers)
+    if client.guard_epoch is not None:
+        # A caller its process remembers (credentials.client_auth): the decision must commit
+        # under the same epoch. Any other outcome (stale epoch, bad input, 403, 503) is answered
+        # only after authenticating from the database, so a revoked credential never learns
+        # more than a 401. (An assertion was used up by the first call: not again.)
         try:
-            result = _decide(request, caller, epoch)
+            result = _decide(request, caller, client.guard_epoch)
         except (CallerUnverified, DecisionInputError):
-            caller = None
-    if caller is None:
-        try:
-            caller = _authenticate(request, key)
-        except OAuthError as exc:
-            return _error(exc.status, exc.error, exc.description or exc.error, exc.headers)
+            try:
+                caller = _caller(authenticate_client(request, defer_replay=True))
+            except OAuthError as exc:
+                return _error(exc.status, exc.error, exc.description or exc.error, exc.headers)
+    if result is None:
         try:
             result = _decide(request, caller, None)
         except DecisionInputError as exc:

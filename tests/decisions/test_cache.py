@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from agents import services as registry
 from agents.models import Agent, ScopeGrant
+from credentials import client_auth
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.services.tokens import token_exchange, token_revoke
@@ -298,18 +299,21 @@ def test_a_warm_resource_server_is_not_authenticated_again_until_its_credential_
     assert world.decide(client, token=token, resource="elsewhere").status_code == 401
 
 
-def test_the_cached_authentication_lasts_at_most_until_last_used_at_is_due():
+def test_a_remembered_resource_server_still_records_its_use(monkeypatch):
+    """A caller answered from its process's memory still has ``last_used_at`` recorded, at
+    most ``LAST_USED_GRANULARITY`` late (zero here, so on every request)."""
     from django.test import Client
 
     world = make_world()
     token = world.token()
     http = Client()
     assert world.decide(http, token=token).status_code == 200
+    assert world.decide(http, token=token).status_code == 200  # remembered from here on
+    monkeypatch.setattr(client_auth, "LAST_USED_GRANULARITY", dt.timedelta(0))
+    before = _rs_credential(world).last_used_at
+    assert before is not None
     assert world.decide(http, token=token).status_code == 200
-    (entry,) = cache.callers._data.values()
-    used = _rs_credential(world).last_used_at
-    assert used is not None
-    assert entry.valid_until <= used.timestamp() + 60
+    assert _rs_credential(world).last_used_at > before
 
 
 @pytest.fixture
