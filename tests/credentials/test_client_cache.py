@@ -182,14 +182,19 @@ def test_a_stale_cache_entry_writes_nothing_and_is_decided_again(client):
     assert issued() == before + 1
 
 
-@pytest.fixture
-def key_agent(issuer):
+def _agent_with_key(alg: str):
+    """An agent with a secret and a public key of ``alg``: (agent, key credential, private)."""
     agent = agent_with_secret()
-    keypair = make_keypair("ES256")
+    keypair = make_keypair(alg)
     credential = services.credential_issue(
         agent=agent.agent, kind="public_key", public_jwk=keypair.public_jwk
     ).credential
     return agent, credential, jwt.PyJWK(keypair.private_jwk).key
+
+
+@pytest.fixture
+def key_agent(issuer):
+    return _agent_with_key("ES256")
 
 
 def _assert(client, agent, credential, private, jti: str | None = None, alg: str = "ES256"):
@@ -274,12 +279,7 @@ def test_a_stale_key_entry_leaves_the_assertion_unused_and_is_decided_again(clie
 def test_an_ed25519_key_signs_as_eddsa_or_ed25519_from_the_same_remembered_client(client):
     """RFC 9864 names Ed25519 signatures ``Ed25519``; older clients say ``EdDSA``. Both reach
     the same key credential, warm or cold, and the warm one still reads nothing."""
-    agent = agent_with_secret()
-    keypair = make_keypair("EdDSA")
-    credential = services.credential_issue(
-        agent=agent.agent, kind="public_key", public_jwk=keypair.public_jwk
-    ).credential
-    private = jwt.PyJWK(keypair.private_jwk).key
+    agent, credential, private = _agent_with_key("EdDSA")
     for alg in ("EdDSA", "Ed25519", "EdDSA", "Ed25519"):
         assert _assert(client, agent, credential, private, alg=alg).status_code == 200
     with CaptureQueriesContext(connection) as queries:
