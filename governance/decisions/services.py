@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -229,24 +229,8 @@ class _Request:
 
     def at(self, amount: Decimal, now: dt.datetime, guard_epoch: int) -> _Request:
         """The same request for another cost and moment, decided under ``guard_epoch``."""
-        return _Request(
-            caller=self.caller,
-            target=self.target,
-            action=self.action,
-            amount=amount,
-            now=now,
-            check=self.check,
-            granted=self.granted,
-            connection=self.connection,
-            org=self.org,
-            log_only=self.log_only,
-            trust=dict(self.trust) if self.trust is not None else None,
-            actor=self.actor,
-            on_behalf_of=self.on_behalf_of,
-            guard_epoch=guard_epoch,
-            epoch=self.epoch,
-            limits=self.limits,
-        )
+        trust = dict(self.trust) if self.trust is not None else None  # handed out in the Decision
+        return replace(self, amount=amount, now=now, guard_epoch=guard_epoch, trust=trust)
 
 
 def _load(
@@ -552,16 +536,14 @@ def decision_make(
 def _decide(*, speculative: bool, require_epoch: int | None = None, **args: Any) -> Decision:
     # A caller-supplied ``now`` (tests, replays) is evaluated from the database, never cached.
     hit = _plan_hit(args) if speculative and args["now"] is None else None
+    req = hit[0] if hit is not None else _load(**args, speculative=speculative)
+    if require_epoch is not None and req.guard_epoch != require_epoch:
+        raise CallerUnverified()  # not decided from the cache at the caller's epoch
     if hit is not None:
-        req, plan = hit
-        if require_epoch is not None and req.guard_epoch != require_epoch:
-            raise CallerUnverified()  # not decided from the cache at the caller's epoch
+        plan = hit[1]
         decision, reasons, extra_log = plan.decision, list(plan.reasons), list(plan.log_only)
         approval = None
     else:
-        req = _load(**args, speculative=speculative)
-        if require_epoch is not None and req.guard_epoch != require_epoch:
-            raise CallerUnverified()  # not decided from the cache at the caller's epoch
         decision, reasons, extra_log, approval = _evaluate(req)
         if args["now"] is None:
             _plan_keep(args, req, decision, reasons, extra_log)
