@@ -38,7 +38,6 @@ from .models import Epoch
 
 # How many triggers migration 0002_epoch creates, per vendor (9 tables).
 _TRIGGERS = {"postgresql": 9, "sqlite": 27}
-_FAR = float("inf")
 HINT_SECONDS = 1.0
 
 
@@ -129,10 +128,6 @@ def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: 
             for (moment,) in cursor.fetchall():
                 until = min(until, timestamp(moment))
     return until
-
-
-def now_ts() -> float:
-    return time.time()
 
 
 def clear() -> None:
