@@ -235,13 +235,20 @@ def walk(
 
     Memory stays constant: the walk holds the previous two entries and one entry of look-ahead.
     ``find_seq_by_hash`` (optional) is asked only at a break, to recognise an entry moved far.
+    Each tampering is reported once: the links and signed hashes that it breaks as a
+    consequence (the entry after a swapped pair, a checkpoint whose entry an insertion moved
+    one seq on) are recognised as such and not reported again.
     """
     report = report or Report()
     archive: Checkpoint | None = None
     prev: Link | None = None
     prev2_hash: str | None = None
-    explained: set[int] = set()  # seqs whose break an earlier message already explains
+    # seq -> why the link into it is already explained ("swap": the second of a swapped pair,
+    # "inserted": the entry after an inserted one).
+    explained: dict[int, str] = {}
     relaxed_link: str | None = None  # after a swap, the hash the next entry should link to
+    shifted = False  # an insertion, swap or renumbering was reported: entries moved
+    tail_reported = False
 
     for cur, checkpoints, nxt in _windows(items):
         if cur is not None:
@@ -251,6 +258,7 @@ def walk(
             inserted = (
                 prev is not None
                 and nxt is not None
+                and cur.seq not in explained
                 and nxt.prev_hash == prev.hash
                 and nxt.prev_hash != cur.hash
                 and cur.prev_hash != nxt.hash  # that is a swap of the two, not an insertion
@@ -263,7 +271,9 @@ def walk(
                     f"entry seq {cur.seq} (id {cur.id}) was inserted: seq {nxt.seq} links to "
                     f"seq {prev.seq}, past it",
                 )
-                explained.add(nxt.seq)
+                explained[nxt.seq] = "inserted"
+                shifted = True
+                relaxed_link = None
             else:
                 if (
                     prev is None
@@ -278,7 +288,8 @@ def walk(
                 elif prev is None:
                     _check_anchor(report, cur, archive)
                 else:
-                    swapped = _check_link(
+                    before = len(report.problems)
+                    relaxed_link = _check_link(
                         report,
                         cur,
                         prev,
@@ -288,7 +299,7 @@ def walk(
                         explained,
                         find_seq_by_hash,
                     )
-                    relaxed_link = prev.hash if swapped else None
+                    shifted = shifted or len(report.problems) > before
                 if entry_hash(cur.values, cur.prev_hash) != cur.hash:
                     report.add(
                         "changed",
@@ -296,8 +307,8 @@ def walk(
                         f"entry seq {cur.seq} (id {cur.id}) was changed: its content no longer "
                         f"matches its hash",
                     )
-                prev2_hash, prev = (prev.hash if prev else None), cur
-                report.last_seq, report.last_hash = cur.seq, cur.hash
+            prev2_hash, prev = (prev.hash if prev else None), cur
+            report.last_seq, report.last_hash = cur.seq, cur.hash
 
         for cp in checkpoints:
             report.checkpoints += 1
@@ -307,7 +318,8 @@ def walk(
                 continue  # signs the head of a range archived (or left out of this export)
             if cp.seq == prev.seq:
                 report.last_signed_seq = cp.seq
-                if cp.hash != prev.hash:
+                moved = shifted and cp.hash in (prev2_hash, nxt.hash if nxt else None)
+                if cp.hash != prev.hash and not moved:
                     report.add(
                         "checkpoint",
                         cp.seq,
@@ -315,13 +327,15 @@ def walk(
                         f"there has {prev.hash[:16]}…: the chain was rewritten up to seq {cp.seq}",
                     )
             elif cp.seq > prev.seq:
-                report.add(
-                    "deleted",
-                    cp.seq,
-                    f"signed checkpoint at seq {cp.seq} names an entry that is missing "
-                    f"(deleted); the chain has seq {prev.seq} then "
-                    f"{'seq ' + str(nxt.seq) if nxt else 'nothing'}",
-                )
+                # Before the next entry it names one of a gap, reported as deleted there.
+                if nxt is None and not tail_reported:
+                    tail_reported = True
+                    report.add(
+                        "deleted",
+                        prev.seq + 1,
+                        f"the chain ends at seq {prev.seq}, but a signed checkpoint names seq "
+                        f"{cp.seq}: entries after seq {prev.seq} were deleted",
+                    )
             else:
                 report.add("reordered", cp.seq, f"checkpoint at seq {cp.seq} is out of order")
 
@@ -374,16 +388,22 @@ def _check_link(
     prev2_hash: str | None,
     nxt: Link | None,
     relaxed_link: str | None,
-    explained: set[int],
+    explained: dict[int, str],
     find_seq_by_hash: Callable[[str], int | None] | None,
-) -> bool:
-    """Report a broken link between ``prev`` and ``cur``; True when the two next are swapped."""
-    if cur.seq in explained:
-        return False
+) -> str | None:
+    """Report a broken link between ``prev`` and ``cur``.
+
+    Returns the hash the next entry may link to instead of ``cur.hash``: inside and right after
+    a swapped pair the links cross over (for seq s and s+1 swapped, s links to s+1, s+1 to
+    s-1 and s+2 to s), and those crossings are the swap already reported, not new breaks.
+    """
+    reason = explained.pop(cur.seq, None)
+    if reason is not None:
+        return prev.hash if reason == "swap" else None
     gap = cur.seq - prev.seq - 1
     if gap < 0:
         report.add("reordered", cur.seq, f"seq {cur.seq} comes after seq {prev.seq}: out of order")
-        return False
+        return None
     if gap > 0:
         missing = f"seq {prev.seq + 1}" if gap == 1 else f"seq {prev.seq + 1}..{cur.seq - 1}"
         report.add(
@@ -392,9 +412,9 @@ def _check_link(
             f"{gap} entr{'y' if gap == 1 else 'ies'} missing (deleted): {missing}, between "
             f"seq {prev.seq} and seq {cur.seq}",
         )
-        return False
+        return None
     if cur.prev_hash == (relaxed_link or prev.hash):
-        return False
+        return None
     if nxt is not None and cur.prev_hash == nxt.hash:
         report.add(
             "reordered",
@@ -402,8 +422,8 @@ def _check_link(
             f"entries seq {cur.seq} (id {cur.id}) and seq {nxt.seq} (id {nxt.id}) are swapped: "
             f"seq {cur.seq} links to the hash of seq {nxt.seq}",
         )
-        explained.add(nxt.seq)
-        return True
+        explained[nxt.seq] = "swap"
+        return prev.hash
     if prev2_hash is not None and cur.prev_hash == prev2_hash:
         report.add(
             "inserted",
@@ -411,7 +431,7 @@ def _check_link(
             f"entry seq {prev.seq} (id {prev.id}) was inserted: seq {cur.seq} links to "
             f"seq {prev.seq - 1}, past it",
         )
-        return False
+        return None
     moved = find_seq_by_hash(cur.prev_hash) if find_seq_by_hash else None
     if moved is not None:
         report.add(
@@ -428,7 +448,7 @@ def _check_link(
             f"changed and re-hashed, or entries before seq {cur.seq} were deleted and the rest "
             f"renumbered",
         )
-    return False
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
