@@ -1,11 +1,11 @@
-"""django-filter FilterSets of the registry API (related rows by slug)."""
+"""django-filter FilterSets of the registry API (related rows by slug); ``AgentFilter``, which
+the portal shares, is in ``agents/filters.py``."""
 
 from __future__ import annotations
 
 import django_filters as df
 
 from ..models import (
-    Agent,
     AgentVersion,
     Connection,
     Resource,
@@ -23,16 +23,6 @@ class TeamFilter(df.FilterSet):
     class Meta:
         model = Team
         fields = ["is_active"]
-
-
-class AgentFilter(df.FilterSet):
-    owner_team = df.CharFilter(field_name="owner_team__slug")
-    created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = Agent
-        fields = ["status", "trust_level", "owner_team"]
 
 
 class AgentVersionFilter(df.FilterSet):

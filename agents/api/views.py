@@ -19,6 +19,7 @@ from audit.principals import user_principal
 
 from .. import services
 from ..errors import RegistryError
+from ..filters import AgentFilter
 from ..models import (
     Agent,
     AgentVersion,
@@ -147,7 +148,7 @@ class AgentViewSet(
     serializer_class = s.AgentSerializer
     lookup_field = "slug"
     containment_actions = ("suspend",)
-    filterset_class = f.AgentFilter
+    filterset_class = AgentFilter  # shared with the portal
     search_fields = ["slug", "display_name", "purpose"]
     ordering_fields = ["slug", "display_name", "created_at", "trust_score", "status"]
 

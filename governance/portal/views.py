@@ -25,9 +25,10 @@ from agents.permissions import (
     can_see_everything,
     teams_visible_to,
 )
+from agents.selectors import agents_filtered, agents_visible
 from audit.models import AuditEntry
 
-from .forms import AgentFilterForm, LifecycleForm
+from .forms import LifecycleForm
 
 # action → (service, permission check, past tense for the message)
 LIFECYCLE = {
@@ -43,14 +44,10 @@ ACTIONS_BY_STATUS = {
 }
 
 
-def _visible_agents(user):
-    return Agent.objects.visible_to(user).select_related("owner_team", "current_version")
-
-
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Counts by status and trust level, and the most recently changed agents."""
-    agents = _visible_agents(request.user)
+    agents = agents_visible(request.user)
     counts = agents.aggregate(
         total=Count("pk"),
         **{f"status_{s.value}": Count("pk", filter=Q(status=s.value)) for s in Agent.Status},
@@ -74,41 +71,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agent_list(request: HttpRequest) -> HttpResponse:
-    """The agents the user may see, filtered and paginated."""
-    teams = teams_visible_to(request.user).order_by("name")
-    form = AgentFilterForm(request.GET or None, teams=teams)
-    agents = _visible_agents(request.user)
-    # cleaned_data keeps the fields that did validate: a bad value drops only its own filter.
-    data: dict = {}
-    if form.is_bound:
-        form.is_valid()
-        data = form.cleaned_data
-    if data.get("q"):
-        agents = agents.filter(
-            Q(slug__icontains=data["q"])
-            | Q(display_name__icontains=data["q"])
-            | Q(purpose__icontains=data["q"])
-        )
-    if data.get("status"):
-        agents = agents.filter(status=data["status"])
-    if data.get("trust"):
-        agents = agents.filter(trust_level=data["trust"])
-    if data.get("team"):
-        agents = agents.filter(owner_team=data["team"])
-    page = Paginator(agents.order_by("slug"), 50).get_page(request.GET.get("page"))
+    """The agents the user may see, filtered (a bad value drops only its own filter), paginated."""
+    filterset = agents_filtered(request.user, request.GET)
+    page = Paginator(filterset.qs.order_by("slug"), 50).get_page(request.GET.get("page"))
     keep = request.GET.copy()
     keep.pop("page", None)
     return render(
         request,
         "portal/agent_list.html",
-        {"form": form, "page": page, "filters": keep.urlencode(), "section": "agents"},
+        {"form": filterset.form, "page": page, "filters": keep.urlencode(), "section": "agents"},
     )
 
 
 @login_required
 def agent_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """One agent: identity, versions, grants, connections, recent audit, lifecycle buttons."""
-    agent = get_object_or_404(_visible_agents(request.user), slug=slug)
+    agent = get_object_or_404(agents_visible(request.user), slug=slug)
     actions = [
         name for name in ACTIONS_BY_STATUS[agent.status] if LIFECYCLE[name][1](request.user, agent)
     ]
@@ -136,7 +114,7 @@ def agent_lifecycle(request: HttpRequest, slug: str, action: str) -> HttpRespons
     """Suspend, reactivate or decommission, after re-checking the permission."""
     if action not in LIFECYCLE:
         raise Http404("No such action.")
-    agent = get_object_or_404(_visible_agents(request.user), slug=slug)
+    agent = get_object_or_404(agents_visible(request.user), slug=slug)
     service, allowed, done = LIFECYCLE[action]
     if not allowed(request.user, agent):
         raise PermissionDenied(f"You may not {action} this agent.")

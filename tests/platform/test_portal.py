@@ -86,9 +86,30 @@ def test_agent_list_shows_own_team_only_and_filters(org):
     assert slugs == ["red-bot"]
     assert not client.get("/portal/agents/?q=nothing-like-it").context["page"].object_list
     # A bad filter value is ignored, never a 500; the good ones still apply.
-    assert client.get("/portal/agents/?status=bogus&team=zzz&page=x").status_code == 200
+    assert client.get("/portal/agents/?status=bogus&owner_team=zzz&page=x").status_code == 200
     bad_and_good = client.get("/portal/agents/?status=bogus&q=nothing-like-it")
     assert not bad_and_good.context["page"].object_list
+
+
+def test_the_portal_and_the_api_filter_agents_alike(org):
+    """One FilterSet (agents/filters.py) behind both: the same query, the same agents; the API
+    refuses a bad value (400) where the portal drops only that filter."""
+    f.AgentFactory(slug="red-quiet", owner_team=org["red"], status=Agent.Status.SUSPENDED)
+    client = client_for(org["rita"])
+    for query in ("status=suspended", "q=red", "owner_team=red", "trust_level=untrusted&q=bot"):
+        portal = [a.slug for a in client.get(f"/portal/agents/?{query}").context["page"]]
+        api = [a["slug"] for a in client.get(f"/api/v1/agents/?{query}").json()["results"]]
+        assert portal == sorted(api), query
+    assert [a.slug for a in client.get("/portal/agents/?status=suspended").context["page"]] == [
+        "red-quiet"
+    ]
+    assert client.get("/api/v1/agents/?trust_level=bogus").status_code == 400
+    kept = client.get("/portal/agents/?trust_level=bogus&status=suspended").context["page"]
+    assert [a.slug for a in kept] == ["red-quiet"]
+    # People pick a team from the teams they may see, and only those.
+    alice_page = client_for(org["alice"]).get("/portal/agents/").content
+    assert b'<option value="red">Red team</option>' in alice_page
+    assert b'value="blue"' not in alice_page
 
 
 def test_reviewer_sees_every_agent(org):
