@@ -32,6 +32,13 @@ SCHEDULE: tuple[Periodic, ...] = (
         description="Signs the audit chain head with the platform key when it has moved.",
     ),
     Periodic(
+        name="Fold usage facts",
+        task="trust.fold_usage",
+        every_seconds=10,
+        description="Folds sequenced audit entries past the watermark into hourly usage "
+        "counters, then closed hours into each agent's baselines.",
+    ),
+    Periodic(
         name="Expire lapsed scope grants",
         task="agents.expire_grants",
         every_seconds=60,

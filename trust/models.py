@@ -10,3 +10,7 @@ class AgentTrust(Agent):
         proxy = True
         verbose_name = "agent trust level"
         verbose_name_plural = "agent trust levels"
+
+
+# Usage facts (the audit log's aggregator) live in their own module.
+from .usage.models import UsageBaseline, UsageHour, UsageTotal, UsageWatermark  # noqa: E402, F401

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
 
 from agents import services as agent_services
 from agents.models import Agent
@@ -14,37 +11,14 @@ from agents.permissions import PLATFORM_ADMIN
 from audit.models import AuditEntry
 from audit.services import AuditWriteError
 from tests import factories as f
+from tests.db import statements_refused
 
 pytestmark = pytest.mark.django_db
 
 
-@contextlib.contextmanager
 def audit_store_refuses_writes():
     """A real failure of the audit INSERT: a temporary trigger that rejects every new entry."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE FUNCTION audit_test_reject() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'audit store unavailable'; END; $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                "CREATE TRIGGER audit_test_reject BEFORE INSERT ON audit_auditentry "
-                "FOR EACH ROW EXECUTE FUNCTION audit_test_reject()"
-            )
-        else:
-            cursor.execute(
-                "CREATE TRIGGER audit_test_reject BEFORE INSERT ON audit_auditentry "
-                "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
-            )
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("DROP TRIGGER audit_test_reject ON audit_auditentry")
-                cursor.execute("DROP FUNCTION audit_test_reject()")
-            else:
-                cursor.execute("DROP TRIGGER audit_test_reject")
+    return statements_refused("audit_auditentry", name="audit_test_reject")
 
 
 def _user_change_form(user, **overrides) -> dict:

@@ -7,18 +7,17 @@ that also consumes a ``private_key_jwt`` assertion).
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 
 import httpx
 import jwt
 import pytest
-from django.db import connection
 
 from audit.models import AuditEntry
 from credentials import services
 from credentials.models import AssertionJti
+from tests.db import statements_refused
 
 from .conftest import agent_with_secret, make_keypair
 
@@ -27,33 +26,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-@contextlib.contextmanager
 def audit_refuses_token_issue():
-    table = AuditEntry._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE FUNCTION test_refuse_issue() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'audit refused (test)'; END $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER test_refuse_issue BEFORE INSERT ON {table} FOR EACH ROW "
-                "WHEN (NEW.action = 'token.issue') EXECUTE FUNCTION test_refuse_issue()"
-            )
-        else:
-            cursor.execute(
-                f"CREATE TRIGGER test_refuse_issue BEFORE INSERT ON {table} "
-                "WHEN NEW.action = 'token.issue' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"DROP TRIGGER test_refuse_issue ON {table}")
-                cursor.execute("DROP FUNCTION test_refuse_issue()")
-            else:
-                cursor.execute("DROP TRIGGER test_refuse_issue")
+    return statements_refused(
+        AuditEntry._meta.db_table, when="NEW.action = 'token.issue'", name="test_refuse_issue"
+    )
 
 
 def assert_unavailable(response: httpx.Response) -> None:
