@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -40,7 +39,7 @@ from django.utils import timezone
 from agents.models import Agent, Resource
 from audit.services import record
 
-from . import crypto, epoch
+from . import crypto, epoch, process_caches
 from .errors import ClientAuthError, ClientThrottled, OAuthError
 from .models import Credential
 from .sql import (
@@ -59,11 +58,6 @@ JWS_NAMES = {"ES256": ["ES256"], "EdDSA": ["EdDSA", "Ed25519"]}
 ASSERTION_MAX_LIFETIME_SECONDS = 3600  # Authlib and most clients default to one hour
 LEEWAY_SECONDS = 5
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
-
-# (failures, window seconds): beyond this many failures the client or address waits. Read on
-# each use so a deployment (or a test) can change them in settings.
-FAILURES_PER_CLIENT = (20, 300)
-FAILURES_PER_ADDRESS = (100, 300)
 
 _DUMMY_HMAC = "0" * 64
 
@@ -115,8 +109,8 @@ class _Verified:
 # presented client id and secret -> (Credential, TokenContext), and (client id, algorithm) ->
 # the usable public keys as [(Credential, TokenContext, key)]. The instances are shared: only
 # ``_touch`` changes them (``last_used_at``).
-_secret_clients = epoch.EpochCache()
-_key_clients = epoch.EpochCache()
+_secret_clients = epoch.EpochCache("credentials.secret_clients")
+_key_clients = epoch.EpochCache("credentials.key_clients")
 
 
 def _valid_until(candidates: list[tuple[Any, ...]]) -> float:
@@ -134,12 +128,6 @@ def _rememberable(credential: Credential) -> bool:
     return credential.agent.status == Agent.Status.ACTIVE if credential.agent_id else True
 
 
-def forget_clients() -> None:
-    """Drop the remembered clients (tests; never needed for correctness)."""
-    _secret_clients.clear()
-    _key_clients.clear()
-
-
 class _Failure(Exception):
     def __init__(self, reason: str, client_id: str = "", credential_id: str = "") -> None:
         super().__init__(reason)
@@ -155,8 +143,9 @@ def _address(request: HttpRequest) -> str:
 
 
 def _counter_keys(client_id: str, address: str) -> list[tuple[str, tuple[int, int]]]:
-    per_address = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_ADDRESS", FAILURES_PER_ADDRESS)
-    per_client = getattr(settings, "CREDENTIAL_AUTH_FAILURES_PER_CLIENT", FAILURES_PER_CLIENT)
+    # (failures, window seconds), read on each use: override_settings works in tests.
+    per_address = settings.CREDENTIAL_AUTH_FAILURES_PER_ADDRESS
+    per_client = settings.CREDENTIAL_AUTH_FAILURES_PER_CLIENT
     keys = [(f"credauth:ip:{address}", per_address)]
     if client_id:
         digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
@@ -281,7 +270,7 @@ def _presented_digest(client_id: str, secret: str) -> bytes:
 
 def _cached_secret(client_id: str, secret: str) -> _Verified | None:
     at = epoch.known()
-    hit = _secret_clients.get(_presented_digest(client_id, secret), at, time.time())
+    hit = _secret_clients.get(_presented_digest(client_id, secret), at, process_caches.time())
     if hit is None:
         return None
     credential, context = hit
@@ -291,7 +280,7 @@ def _cached_secret(client_id: str, secret: str) -> _Verified | None:
 def _cached_assertion(request: HttpRequest, presented: _Presented) -> _Verified | None:
     header, client_id, algorithm = _assertion_head(presented)
     at = epoch.known()
-    cached = _key_clients.get((client_id, algorithm), at, time.time())
+    cached = _key_clients.get((client_id, algorithm), at, process_caches.time())
     if cached is None:
         return None
     return _check_assertion(
@@ -351,7 +340,9 @@ def _verify_assertion(request: HttpRequest, presented: _Presented, remember: boo
     at = epoch.current() if remember else None  # read BEFORE the rows it will vouch for
     candidates = [
         (credential, context, crypto.load_public_jwk(credential.public_jwk))
-        for credential, context in usable_key_credentials(client_id, algorithm, timezone.now())
+        for credential, context in usable_key_credentials(
+            client_id, algorithm, process_caches.now()
+        )
     ]
     verified = _check_assertion(
         presented.assertion, candidates, header.get("kid"), client_id, _audiences(request), None
@@ -417,7 +408,7 @@ def _check_assertion(
 
 def _touch(credential: Credential) -> None:
     """Record use at most once a minute, so the hot path does not write on every request."""
-    now = timezone.now()
+    now = process_caches.now()
     cutoff = now - LAST_USED_GRANULARITY
     if credential.last_used_at is None or credential.last_used_at < cutoff:
         Credential.objects.filter(pk=credential.pk).filter(
@@ -469,8 +460,7 @@ def _authenticate_from_database(request: HttpRequest, method: str, remember: boo
             else _verify_secret(presented.client_id, presented.secret, remember)
         )
         credential = verified.credential
-        now = timezone.now()
-        if not credential.is_usable(now):
+        if not credential.is_usable(process_caches.now()):
             raise _Failure(f"credential_{credential.status}", claimed, credential.pk)
         if credential.agent_id and credential.agent.status != Agent.Status.ACTIVE:
             raise _Failure(f"agent_{credential.agent.status}", claimed, credential.pk)

@@ -11,6 +11,9 @@ A cached answer is only ever used to *accept*, and only under a guard: the reque
 write (its audit entry) carries ``guard(epoch)``, an SQL condition that the epoch is still the
 one the answer was cached at. If the epoch moved, nothing is written and the request is
 decided again from the database. Refusals are never served from a cache.
+
+Every ``EpochCache`` is entered in ``process_caches`` under its name (``forget_all()``,
+``PROCESS_CACHES=off``); entries lapse by ``process_caches.time()``, the injectable clock.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from . import process_caches
 
 _MAX_ENTRIES = 4096
 
@@ -78,14 +83,22 @@ class _Entry:
 
 
 class EpochCache:
-    """A bounded, thread-safe map whose entries are used only at their epoch and in time."""
+    """A bounded, thread-safe map whose entries are used only at their epoch and in time.
 
-    def __init__(self, max_entries: int = _MAX_ENTRIES) -> None:
+    ``name`` enters it in the registry of process caches. With no epoch (caches off, no
+    trigger, inside a transaction) it neither answers nor keeps anything.
+    """
+
+    def __init__(self, name: str, max_entries: int = _MAX_ENTRIES) -> None:
         self._data: OrderedDict[Any, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
+        self.name = name
+        process_caches.register(name, self.clear)
 
     def get(self, key: Any, epoch: int | None, now: float) -> Any | None:
+        """The value kept for ``key`` at ``epoch`` if ``now`` (``process_caches.time()``) is
+        before its ``valid_until``; else None."""
         if epoch is None:
             return None
         entry = self._data.get(key)

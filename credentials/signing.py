@@ -3,13 +3,13 @@
 The algorithm is pinned per key: a verifier looks the key up by ``kid`` and accepts exactly that
 key's algorithm, never the one the token names. Key objects are memoised per process (a key's
 material never changes); which key is *current* is re-read every few seconds, which is safe
-because the next key is published in the JWKS long before it starts signing.
+because the next key is published in the JWKS long before it starts signing. These memos are a
+process cache (``process_caches``): forgotten with the others, off with them, on its clock.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import jwt
 from django.db.models import Q
 from django.utils import timezone
 
-from . import crypto
+from . import crypto, process_caches
 from .models import SigningKey
 
 CURRENT_KEY_TTL_SECONDS = 5.0
@@ -37,28 +37,35 @@ _current: tuple[float, str, str] | None = None  # (loaded at, kid, algorithm)
 
 
 def forget() -> None:
-    """Drop this process's memo of which key is current (after a rotation, in tests)."""
+    """Drop this process's memos of the keys (after a rotation; ``process_caches.forget_all``)."""
     global _current
     with _lock:
         _current = None
         _public.clear()
+        _private.clear()
+
+
+process_caches.register("credentials.signing_keys", forget)
 
 
 def _current_key() -> tuple[str, str, crypto.PrivateKey]:
     global _current
-    cached = _current
-    if cached is None or time.monotonic() - cached[0] > CURRENT_KEY_TTL_SECONDS:
+    cached = _current if process_caches.enabled() else None
+    if cached is None or process_caches.monotonic() - cached[0] > CURRENT_KEY_TTL_SECONDS:
         key = SigningKey.objects.filter(status=SigningKey.Status.CURRENT).first()
         if key is None:
             from .services.keys import signing_key_bootstrap
 
             key = signing_key_bootstrap()
+        if not process_caches.enabled():
+            private = crypto.load_private_key_pem(crypto.unwrap(key.private_key_encrypted))
+            return key.kid, key.algorithm, private
         with _lock:
             if key.kid not in _private:
                 _private[key.kid] = crypto.load_private_key_pem(
                     crypto.unwrap(key.private_key_encrypted)
                 )
-            _current = cached = (time.monotonic(), key.kid, key.algorithm)
+            _current = cached = (process_caches.monotonic(), key.kid, key.algorithm)
     _, kid, algorithm = cached
     return kid, algorithm, _private[kid]
 
@@ -79,8 +86,8 @@ def verification_key(kid: str) -> LoadedKey | None:
     Memoised for a few seconds only, so a key withdrawn as compromised stops verifying in
     every process within ``CURRENT_KEY_TTL_SECONDS``.
     """
-    memo = _public.get(kid)
-    if memo is not None and time.monotonic() - memo[0] <= CURRENT_KEY_TTL_SECONDS:
+    memo = _public.get(kid) if process_caches.enabled() else None
+    if memo is not None and process_caches.monotonic() - memo[0] <= CURRENT_KEY_TTL_SECONDS:
         return memo[1]
     row = (
         SigningKey.objects.filter(kid=kid)
@@ -93,8 +100,9 @@ def verification_key(kid: str) -> LoadedKey | None:
     loaded = LoadedKey(
         kid=kid, algorithm=row["algorithm"], public=crypto.load_public_jwk(row["public_jwk"])
     )
-    with _lock:
-        _public[kid] = (time.monotonic(), loaded)
+    if process_caches.enabled():
+        with _lock:
+            _public[kid] = (process_caches.monotonic(), loaded)
     return loaded
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
-from django.utils import timezone
 
 from agents.models import Agent, AgentVersion, Connection, Resource, Scope, ScopeGrant
 
+from . import process_caches
 from .epoch import timestamp
 from .models import AssertionJti, Credential
 
@@ -150,7 +150,7 @@ def credential_with_principal(
     credential_id: str, kind: str, now: dt.datetime | None = None
 ) -> tuple[Credential, TokenContext] | None:
     """The credential, its agent or resource server and the agent's token context: one query."""
-    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    at = connection.ops.adapt_datetimefield_value(now or process_caches.now())
     with connection.cursor() as cursor:
         cursor.execute(_credential_sql(connection.vendor), [at, at, credential_id, kind])
         row = cursor.fetchone()

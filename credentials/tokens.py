@@ -23,10 +23,10 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from agents.models import Agent, WorkflowRun
 
+from . import process_caches
 from .models import Credential, RevokedToken
 from .signing import verification_key, verify_jws
 from .sql import load
@@ -90,15 +90,26 @@ def _inactive(reason: str, claims: dict[str, Any] | None = None, **kw: Any) -> T
 # Verified signatures, keyed by (token, audience, issuer): a signature check is pure, so a
 # token seen before need not be parsed and verified again. Only successes are kept; a hit
 # re-checks what can change with time or configuration (the key is still published with the
-# same algorithm, exp/nbf/iat against the clock). Live state (revocation, suspension, run) is
-# never cached here: ``_live_state`` reads it on every call.
+# same algorithm, exp/nbf/iat against the system clock, as PyJWT checks them on a miss). Live
+# state (revocation, suspension, run) is never cached here: ``_live_state`` reads it on every
+# call. A process cache (``process_caches``: forgotten with the others, off with them).
 _VERIFIED: OrderedDict[tuple[str, str | None, str], tuple[str, str, dict[str, Any]]] = OrderedDict()
 _VERIFIED_MAX = 4096
 _verified_lock = threading.Lock()
 
 
+def _forget_verified() -> None:
+    with _verified_lock:
+        _VERIFIED.clear()
+
+
+process_caches.register("credentials.verified_signatures", _forget_verified)
+
+
 def _verified_hit(token: str, audience: str | None) -> tuple[dict[str, Any] | None, str] | None:
     """The cached verdict on a token verified before, re-checked now; None if not cached."""
+    if not process_caches.enabled():
+        return None
     entry = _VERIFIED.get((token, audience, settings.OAUTH_ISSUER))
     if entry is None:
         return None
@@ -116,6 +127,8 @@ def _verified_hit(token: str, audience: str | None) -> tuple[dict[str, Any] | No
 
 
 def _verified_keep(token: str, audience: str | None, claims: dict[str, Any]) -> None:
+    if not process_caches.enabled():
+        return
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:
@@ -238,7 +251,7 @@ def _live_state(
     sub: str, jtis: list[str], creds: list[str], actors: list[str], run: str
 ) -> tuple[Agent | None, _State]:
     """The agent row and every live fact that can end the token early, in ONE query."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = connection.ops.adapt_datetimefield_value(process_caches.now())
     sql = _state_sql(len(jtis), len(creds), len(actors), bool(run))
     params: list[Any] = [*jtis]
     if creds:

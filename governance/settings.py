@@ -238,6 +238,30 @@ AUDIT_JWKS_PROVIDER = "governance.auditlog.keys.public_jwks"
 
 # Shared counters for rate limits and budgets: "redis" (REDIS_URL) or "database".
 RATE_LIMIT_BACKEND = env.str("RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "database")
+# Key prefix of those counters: separates deployments (or test runs) sharing one Redis.
+RATE_LIMIT_PREFIX = env.str("RATE_LIMIT_PREFIX", default="gov:ctr")
+
+# Per-process caches of the token and decision fast paths (credentials/process_caches.py).
+# PROCESS_CACHES=off turns every one off: each request reads everything from the database.
+PROCESS_CACHES = env.bool("PROCESS_CACHES", default=True)
+
+# Failed client authentications tolerated per window, (failures, seconds): beyond them the
+# claimed client id or the source address waits (429). See docs/oauth.md.
+CREDENTIAL_AUTH_FAILURES_PER_CLIENT = (
+    env.int("CREDENTIAL_AUTH_FAILURES_PER_CLIENT", default=20),
+    env.int("CREDENTIAL_AUTH_FAILURES_WINDOW_SECONDS", default=300),
+)
+CREDENTIAL_AUTH_FAILURES_PER_ADDRESS = (
+    env.int("CREDENTIAL_AUTH_FAILURES_PER_ADDRESS", default=100),
+    env.int("CREDENTIAL_AUTH_FAILURES_WINDOW_SECONDS", default=300),
+)
+
+# Platform signing keys: the algorithm of new keys, how old the current key gets before the
+# next one takes over, and how long the next key is published before it signs (more than the
+# JWKS max-age, so every verifier has it first).
+SIGNING_KEY_ALGORITHM = env.str("SIGNING_KEY_ALGORITHM", default="ES256")
+SIGNING_KEY_ROTATION_DAYS = env.int("SIGNING_KEY_ROTATION_DAYS", default=30)
+SIGNING_KEY_PUBLISH_LEAD_SECONDS = env.int("SIGNING_KEY_PUBLISH_LEAD_SECONDS", default=3600)
 # False: decisions commit with synchronous_commit off (PostgreSQL) — see docs/decisions.md.
 DECISIONS_DURABLE_AUDIT = env.bool("DECISIONS_DURABLE_AUDIT", default=True)
 

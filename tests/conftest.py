@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from django.test import override_settings
@@ -16,16 +17,40 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_memos():
-    """Per-process memos (the current signing key, the token lifetime, remembered clients)
-    outlive a test's database rows: start every test without them."""
-    from credentials import signing
-    from credentials.client_auth import forget_clients
-    from credentials.services.tokens import forget_policy
+def _fresh_process_caches():
+    """Per-process caches (signing keys, token lifetime, remembered clients, the decision
+    point's) outlive a test's database rows: start every test without them."""
+    from credentials import process_caches
 
-    for forget in (signing.forget, forget_policy, forget_clients):
-        forget()
+    process_caches.forget_all()
     yield
+
+
+class ShiftedClock:
+    """The system clock moved forward by ``advance()``: a cache entry lapses without a sleep."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock():
+    """The clock of the per-process caches and of the live checks (``process_caches``)."""
+    from credentials import process_caches
+
+    shifted = ShiftedClock()
+    process_caches.use_clock(shifted)
+    yield shifted
+    process_caches.use_clock(None)
 
 
 @pytest.fixture
@@ -46,6 +71,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
     from django.db import connection
 
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL")
@@ -53,3 +79,8 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip_pg)
+    skip_off = pytest.mark.skip(reason="tests a per-process cache; PROCESS_CACHES is off")
+    if not settings.PROCESS_CACHES:
+        for item in items:
+            if "process_caches" in item.keywords:
+                item.add_marker(skip_off)

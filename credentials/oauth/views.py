@@ -243,6 +243,6 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
     current_kid()  # makes the first key on a fresh install, so the JWKS is never empty
     response = JsonResponse(public_jwks())
-    # Shorter than the publish lead of the next key (see services.keys.PUBLISH_LEAD).
+    # Shorter than the publish lead of the next key (settings.SIGNING_KEY_PUBLISH_LEAD_SECONDS).
     response["Cache-Control"] = "public, max-age=300"
     return response

@@ -15,13 +15,8 @@ from audit.services import record
 from .. import crypto
 from ..models import SigningKey
 
-# A key signs for this long before the next one takes over.
-ROTATION_DAYS = getattr(settings, "SIGNING_KEY_ROTATION_DAYS", 30)
-# The next key is in the JWKS at least this long before it signs: longer than any JWKS cache.
-PUBLISH_LEAD = dt.timedelta(seconds=getattr(settings, "SIGNING_KEY_PUBLISH_LEAD_SECONDS", 3600))
 # Slack after the last token's expiry before a retired key leaves the JWKS (clock skew).
 RETIRE_MARGIN = dt.timedelta(minutes=5)
-DEFAULT_ALGORITHM = getattr(settings, "SIGNING_KEY_ALGORITHM", "ES256")
 
 
 def _new_key(*, algorithm: str, status: str, now: dt.datetime) -> SigningKey:
@@ -46,9 +41,13 @@ def _new_key(*, algorithm: str, status: str, now: dt.datetime) -> SigningKey:
     return key
 
 
-def signing_key_bootstrap(*, algorithm: str = DEFAULT_ALGORITHM) -> SigningKey:
-    """Make the first current key (and its published successor) if there is none; race-safe."""
+def signing_key_bootstrap(*, algorithm: str | None = None) -> SigningKey:
+    """Make the first current key (and its published successor) if there is none; race-safe.
+
+    ``algorithm``: of both keys; by default ``settings.SIGNING_KEY_ALGORITHM``.
+    """
     now = timezone.now()
+    algorithm = algorithm or settings.SIGNING_KEY_ALGORITHM
     try:
         with transaction.atomic():
             current = _new_key(algorithm=algorithm, status=SigningKey.Status.CURRENT, now=now)
@@ -81,14 +80,16 @@ def signing_keys_rotate(
 ) -> dict[str, list[str]]:
     """The scheduled rotation; idempotent. Returns the kids created, activated and expired.
 
-    Keeps a NEXT key published; promotes it once the current key is ``ROTATION_DAYS`` old and
-    the next key has been published for ``PUBLISH_LEAD`` (or at once with ``force``); expires
-    retired keys whose last token has expired.
+    Keeps a NEXT key published; promotes it once the current key is
+    ``settings.SIGNING_KEY_ROTATION_DAYS`` old and the next key has been published for
+    ``settings.SIGNING_KEY_PUBLISH_LEAD_SECONDS`` (longer than any JWKS cache), or at once with
+    ``force``; expires retired keys whose last token has expired.
     """
     from .. import signing
 
     now = now or timezone.now()
-    algorithm = algorithm or DEFAULT_ALGORITHM
+    algorithm = algorithm or settings.SIGNING_KEY_ALGORITHM
+    publish_lead = dt.timedelta(seconds=settings.SIGNING_KEY_PUBLISH_LEAD_SECONDS)
     out: dict[str, list[str]] = {"created": [], "activated": [], "expired": []}
     current = SigningKey.objects.select_for_update().filter(status="current").first()
     nxt = SigningKey.objects.select_for_update().filter(status="next").first()
@@ -100,9 +101,9 @@ def signing_keys_rotate(
         nxt = _new_key(algorithm=algorithm, status=SigningKey.Status.NEXT, now=now)
         out["created"].append(nxt.kid)
     due = current.activated_at is None or current.activated_at <= now - dt.timedelta(
-        days=ROTATION_DAYS
+        days=settings.SIGNING_KEY_ROTATION_DAYS
     )
-    if (force or compromised or (due and nxt.created_at <= now - PUBLISH_LEAD)) and (
+    if (force or compromised or (due and nxt.created_at <= now - publish_lead)) and (
         current.kid not in out["activated"]
     ):
         _retire(current, now=now, compromised=compromised)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from agents.models import Agent, Connection, OrganisationPolicy, Resource, Scope
 from audit.principals import SYSTEM
 from audit.services import record, record_row
 
-from .. import crypto, epoch
+from .. import crypto, epoch, process_caches
 from ..client_auth import ClientPrincipal, ReplayedAssertion, consume_assertion
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
@@ -105,17 +104,21 @@ _lifetime_memo: tuple[float, int] | None = None
 def _lifetime() -> int:
     """The policy's token lifetime, re-read every few seconds (not a revocation input)."""
     global _lifetime_memo
-    memo = _lifetime_memo
-    if memo is None or time.monotonic() - memo[0] > _POLICY_TTL_SECONDS:
-        memo = (time.monotonic(), OrganisationPolicy.current().access_token_lifetime_seconds)
-        _lifetime_memo = memo
+    memo = _lifetime_memo if process_caches.enabled() else None
+    if memo is None or process_caches.monotonic() - memo[0] > _POLICY_TTL_SECONDS:
+        lifetime = OrganisationPolicy.current().access_token_lifetime_seconds
+        memo = (process_caches.monotonic(), lifetime)
+        _lifetime_memo = memo if process_caches.enabled() else None
     return memo[1]
 
 
 def forget_policy() -> None:
-    """Drop the memo of the policy (tests that change it, or after a policy edit)."""
+    """Drop the memo of the policy (a process cache: ``process_caches.forget_all``)."""
     global _lifetime_memo
     _lifetime_memo = None
+
+
+process_caches.register("credentials.token_lifetime", forget_policy)
 
 
 def _version(agent: Agent) -> str | None:
@@ -176,7 +179,7 @@ def token_issue(
 ) -> IssuedToken:
     """``client_credentials``: a token for the agent with its granted scopes (or fewer)."""
     agent = _requesting_agent(client)
-    context = client.context or agent_token_context(agent.pk, timezone.now())
+    context = client.context or agent_token_context(agent.pk, process_caches.now())
     granted, connected = context.scopes, context.audiences
     requested = parse_scope(scope)
     if requested is not None and not requested <= granted:

@@ -20,17 +20,21 @@ write stays one indexed lookup.
 Time is the one thing triggers cannot see, so every entry carries ``valid_until``: the earliest
 moment at which time alone could change it (token expiry, credential expiry, run deadline,
 grant expiry). Only active token checks are cached; denials are recomputed.
+
+The caches here, the hint and the plans are entered in ``credentials.process_caches``: its
+``forget_all()`` empties them, ``PROCESS_CACHES=off`` makes ``current_epoch()`` answer None
+(so nothing is cached anywhere that relies on the epoch), and its clock is the one they read.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 
 from django.db import connection
 
 from agents.models import WorkflowRun
+from credentials import process_caches
 from credentials.epoch import EpochCache, timestamp
 from credentials.models import Credential
 
@@ -64,7 +68,7 @@ _hint: tuple[int, float] | None = None
 def current_epoch() -> int | None:
     """The revocation epoch, or None when nothing may be cached (see the module docstring)."""
     global _hint
-    if connection.in_atomic_block:
+    if connection.in_atomic_block or not process_caches.enabled():
         return None
     triggers_sql = _triggers_sql(connection.vendor)
     if triggers_sql is None:
@@ -76,7 +80,7 @@ def current_epoch() -> int | None:
     if value is None or triggers != _TRIGGERS[connection.vendor]:
         _hint = None
         return None
-    _hint = (int(value), time.monotonic())
+    _hint = (int(value), process_caches.monotonic())
     return _hint[0]
 
 
@@ -86,12 +90,15 @@ def epoch_hint() -> int | None:
     hint = _hint
     if hint is None or connection.in_atomic_block or _triggers_sql(connection.vendor) is None:
         return None
-    return hint[0] if time.monotonic() - hint[1] < HINT_SECONDS else None
+    return hint[0] if process_caches.monotonic() - hint[1] < HINT_SECONDS else None
 
 
 def forget_hint() -> None:
     global _hint
     _hint = None
+
+
+process_caches.register("decisions.epoch_hint", forget_hint)
 
 
 def epoch_guard(epoch: int) -> tuple[str, list]:
@@ -100,8 +107,10 @@ def epoch_guard(epoch: int) -> tuple[str, list]:
     return f"(SELECT value FROM {_epoch_table()} WHERE id = 1) = %s", [epoch]  # noqa: S608
 
 
-token_checks = EpochCache()  # (token, audience) -> (TokenCheck, effective trust)
-contexts = EpochCache()  # (agent id, resource id, scope name) -> DecisionContext
+# (token, audience) -> (TokenCheck, effective trust)
+token_checks = EpochCache("decisions.token_checks")
+# (agent id, resource id, scope name) -> DecisionContext
+contexts = EpochCache("decisions.contexts")
 
 
 def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: str) -> float:
@@ -128,10 +137,3 @@ def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: 
             for (moment,) in cursor.fetchall():
                 until = min(until, timestamp(moment))
     return until
-
-
-def clear() -> None:
-    """Forget everything (tests; never needed for correctness)."""
-    forget_hint()
-    token_checks.clear()
-    contexts.clear()

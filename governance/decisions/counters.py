@@ -335,9 +335,8 @@ def _build(backend: str, url: str, prefix: str) -> Counters:
 
 def get_counters() -> Counters:
     """The process's counter backend, chosen by ``settings.RATE_LIMIT_BACKEND``."""
-    # RATE_LIMIT_PREFIX (optional) separates deployments, or tests, sharing one Redis.
-    prefix = getattr(settings, "RATE_LIMIT_PREFIX", "gov:ctr")
-    return _build(settings.RATE_LIMIT_BACKEND, settings.REDIS_URL, prefix)
+    # RATE_LIMIT_PREFIX separates deployments, or tests, sharing one Redis.
+    return _build(settings.RATE_LIMIT_BACKEND, settings.REDIS_URL, settings.RATE_LIMIT_PREFIX)
 
 
 def counters_sweep(*, now: dt.datetime | None = None) -> int:

@@ -35,6 +35,7 @@ def issue(agent_client, **kw) -> str:
     return services.token_issue(client=principal(agent_client), **kw).access_token
 
 
+@pytest.mark.process_caches  # one query with the signing key memoised
 def test_an_active_token_reports_everything_in_one_query(issuer):
     a = agent_with_secret(scopes=("ledger:read", "ledger:write"))
     token = issue(a)
@@ -50,6 +51,7 @@ def test_an_active_token_reports_everything_in_one_query(issuer):
     assert check.act_chain == () and check.workflow_run == ""
 
 
+@pytest.mark.process_caches  # one query with the signing key memoised
 def test_a_delegated_task_token_is_still_one_query(issuer):
     a = agent_with_secret()
     b = agent_with_secret()
@@ -166,6 +168,7 @@ def test_type_audience_and_garbage(issuer):
         assert check_access_token(garbage).reason == "malformed"  # type: ignore[arg-type]
 
 
+@pytest.mark.process_caches  # the warm path: key and verified signature memoised
 def test_check_is_fast_in_process(issuer):
     """Target for the decision point: ≤ 300 µs median with warm caches (reported, not flaky)."""
     a = agent_with_secret()

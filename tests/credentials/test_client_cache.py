@@ -24,14 +24,12 @@ from agents import services as agent_services
 from agents.models import ScopeGrant
 from audit.models import AuditEntry
 from credentials import crypto, services
-from credentials.client_auth import forget_clients
 from credentials.models import AssertionJti
-from governance.decisions import cache as epoch_cache
 from tests import factories as f
 
 from .conftest import agent_with_secret, make_keypair
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.process_caches]
 
 FORM = "application/x-www-form-urlencoded"
 ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -39,11 +37,7 @@ ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 @pytest.fixture(autouse=True)
 def _cold_cache(issuer):
-    forget_clients()
-    epoch_cache.clear()
-    yield
-    forget_clients()
-    epoch_cache.clear()
+    """Every test starts cold (tests/conftest.py forgets the process caches) with a key."""
 
 
 def ask(client, agent, secret: str | None = None, **data):
@@ -135,17 +129,17 @@ def test_a_new_grant_is_in_the_very_next_token(client):
     assert scopes_of(ask(client, agent)) == {"ledger:read", "ledger:write"}
 
 
-def test_a_grant_that_expires_leaves_the_token_without_any_write(client):
+def test_a_grant_that_expires_leaves_the_token_without_any_write(client, clock):
     """Time changes no row, so no epoch: the cached entry lives only until the grant ends."""
     agent = agent_with_secret()
     f.ScopeGrantFactory(
         agent=agent.agent,
         scope=f.ScopeFactory(name="ledger:write"),
-        expires_at=timezone.now() + dt.timedelta(seconds=1.5),
+        expires_at=timezone.now() + dt.timedelta(seconds=60),
     )
     warm(client, agent)
     assert scopes_of(ask(client, agent)) == {"ledger:read", "ledger:write"}
-    time.sleep(1.6)
+    clock.advance(61)
     assert scopes_of(ask(client, agent)) == {"ledger:read"}
 
 

@@ -13,24 +13,20 @@ from django.core.cache import cache
 
 from agents.models import Agent, Connection, Resource
 from credentials import services as cred
-from credentials import signing
 from credentials.client_auth import ClientPrincipal
 from credentials.models import Credential
 from credentials.services.tokens import token_issue
-from governance.decisions import cache as decision_cache
 from tests import factories as f
 from trust.services import trust_level_set
 
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
+    """The Django cache (throttle counters) starts each test empty; the per-process caches are
+    forgotten for every test by tests/conftest.py."""
     cache.clear()
-    decision_cache.clear()
-    signing.forget()
     yield
     cache.clear()
-    decision_cache.clear()
-    signing.forget()
 
 
 @pytest.fixture(params=["database", "redis"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import time
 import uuid
 
 import pytest
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from agents import services as registry
 from agents.models import Agent, ScopeGrant
-from credentials import client_auth
+from credentials import client_auth, process_caches
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.services.tokens import token_exchange, token_revoke
@@ -32,7 +31,7 @@ from trust.services import trust_level_set
 
 from .conftest import make_world
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.process_caches]
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +58,7 @@ def _warm(world, token) -> int:
 def test_a_warm_decision_skips_the_token_and_context_queries():
     world = make_world()
     token = world.token()
-    cache.clear()
+    process_caches.forget_all()
     with CaptureQueriesContext(connection) as cold:
         assert _decide(world, token) == ("allow", [])
     warm = _warm(world, token)
@@ -159,20 +158,22 @@ def test_a_task_token_dies_with_its_run():
     assert _decide(world, task) == ("deny", ["run_closed"])
 
 
-def test_time_alone_ends_a_cached_grant():
+def test_time_alone_ends_a_cached_grant(clock):
     world = make_world(granted=("write",))
-    grant = f.ScopeGrantFactory(
+    f.ScopeGrantFactory(
         agent=world.agent,
         scope=f.ScopeFactory(name=f"{world.resource.slug}:read"),
-        expires_at=timezone.now() + dt.timedelta(seconds=2),
+        expires_at=timezone.now() + dt.timedelta(seconds=60),
     )
     token = world.token()
     _warm(world, token)
-    time.sleep(max(0.0, grant.expires_at.timestamp() - time.time()) + 0.05)
+    clock.advance(59)
+    assert _decide(world, token) == ("allow", [])
+    clock.advance(2)  # past the grant's expiry: no row changed, so no new epoch
     assert _decide(world, token) == ("deny", ["scope_not_granted"])
 
 
-def test_time_alone_ends_a_cached_credential():
+def test_time_alone_ends_a_cached_credential(clock):
     world = make_world()
     token = world.token()
     _warm(world, token)
@@ -180,12 +181,14 @@ def test_time_alone_ends_a_cached_credential():
     entry = cache.token_checks._data[key]
     # The entry ends no later than the token itself, whatever the epoch says.
     assert entry.valid_until <= world_token_exp(token) + 5
-    world.agent_credential.expires_at = timezone.now() + dt.timedelta(seconds=1)
+    world.agent_credential.expires_at = timezone.now() + dt.timedelta(seconds=60)
     world.agent_credential.save(update_fields=["expires_at"])
     assert _decide(world, token) == ("allow", [])  # re-read: the epoch changed
     until = cache.token_checks._data[key].valid_until
     assert until <= world.agent_credential.expires_at.timestamp()
-    time.sleep(max(0.0, until - time.time()) + 0.05)
+    clock.advance(until - clock.time() - 1)
+    assert _decide(world, token) == ("allow", [])
+    clock.advance(2)
     assert _decide(world, token) == ("deny", ["credential_revoked"])
 
 
@@ -374,11 +377,11 @@ def test_a_warm_decision_still_refuses_bad_input_and_counts_and_writes_nothing()
 
 
 @pytest.mark.usefixtures("_redis_counters")
-def test_a_connection_expiring_ends_a_warm_decision_by_time_alone():
+def test_a_connection_expiring_ends_a_warm_decision_by_time_alone(clock):
     world = make_world()
-    world.connection.expires_at = timezone.now() + dt.timedelta(seconds=2)
+    world.connection.expires_at = timezone.now() + dt.timedelta(seconds=60)
     world.connection.save()
     token = world.token()
     _warm(world, token)
-    time.sleep(2.1)
+    clock.advance(61)
     assert _decide(world, token) == ("deny", ["connection_expired"])

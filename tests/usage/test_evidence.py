@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.chain import sequence_pending
 from credentials.services import credential_issue
-from governance.decisions import cache as decision_cache
 from tests import factories as f
 from tests.decisions.conftest import make_world
 from trust.usage.fold import usage_fold
@@ -32,8 +31,7 @@ def _basic(client_id: str, secret: str) -> str:
 
 
 def test_the_endpoints_audit_what_the_fold_reads(client):
-    cache.clear()
-    decision_cache.clear()
+    cache.clear()  # the per-process caches are forgotten for every test (tests/conftest.py)
     world = make_world(actions=("read", "write", "delete"), granted=("read", "write"))
     issued = credential_issue(agent=world.agent, by="system")
     secret = issued.secret
