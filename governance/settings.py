@@ -262,6 +262,9 @@ CREDENTIAL_AUTH_FAILURES_PER_ADDRESS = (
 SIGNING_KEY_ALGORITHM = env.str("SIGNING_KEY_ALGORITHM", default="ES256")
 SIGNING_KEY_ROTATION_DAYS = env.int("SIGNING_KEY_ROTATION_DAYS", default=30)
 SIGNING_KEY_PUBLISH_LEAD_SECONDS = env.int("SIGNING_KEY_PUBLISH_LEAD_SECONDS", default=3600)
+
+# The unit of connection budgets and decision costs, shown next to every amount in the portal.
+BUDGET_UNIT = env.str("BUDGET_UNIT", default="EUR")
 # False: decisions commit with synchronous_commit off (PostgreSQL) — see docs/decisions.md.
 DECISIONS_DURABLE_AUDIT = env.bool("DECISIONS_DURABLE_AUDIT", default=True)
 

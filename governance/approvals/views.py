@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,11 +16,17 @@ from .models import ApprovalRequest
 from .permissions import approvals_visible_to, can_decide_approval
 from .services import approval_decide
 
+# Whole sentences: a past tense built by suffixing the verb gave "Request denyd.".
+DONE = {"approve": "Request approved.", "deny": "Request denied."}
+
 
 class DecideForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
     reason = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=2000,
+        required=False,
+        label="Reason (recorded in the audit log)",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -29,6 +36,8 @@ def approval_list(request: HttpRequest) -> HttpResponse:
     qs = approvals_visible_to(request.user)
     if wanted in ApprovalRequest.Status.values:
         qs = qs.filter(status=wanted)
+    else:
+        wanted = ""
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -36,6 +45,7 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "status": wanted,
+            "status_label": dict(ApprovalRequest.Status.choices).get(wanted, ""),
             "statuses": ApprovalRequest.Status.choices,
             "section": "approvals",
         },
@@ -52,7 +62,7 @@ def approval_detail(request: HttpRequest, pk) -> HttpResponse:
     form = DecideForm(request.POST or None)
     if request.method == "POST":
         if not may_decide:
-            return HttpResponse("You may not decide this request.", status=403)
+            raise PermissionDenied("You may not decide this request.")
         if form.is_valid():
             try:
                 approval_decide(
@@ -64,7 +74,7 @@ def approval_detail(request: HttpRequest, pk) -> HttpResponse:
             except ApprovalError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"Request {form.cleaned_data['decision']}d.")
+                messages.success(request, DONE[form.cleaned_data["decision"]])
             return redirect("approvals:detail", pk=approval.pk)
     return render(
         request,
