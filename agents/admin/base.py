@@ -13,8 +13,9 @@ from django.utils.html import format_html
 from ..errors import RegistryError
 from ..permissions import TeamScopedAdminMixin, has_any_role, is_platform_admin
 
-# Colours by meaning: green is fine, amber needs attention, red is bad or dangerous, grey is off.
-GREEN, AMBER, RED, GREY, BLUE = "#1e7b34", "#a86400", "#b42318", "#667085", "#175cd3"
+# Tones by meaning: green is fine, amber needs attention, red is bad or dangerous, grey is off.
+# The colours are in governance/static/portal/admin.css (classes, no inline styles: CSP).
+GREEN, AMBER, RED, GREY, BLUE = "green", "amber", "red", "grey", "blue"
 COLOURS = {
     # agent status / run status / grant status
     "active": GREEN,
@@ -40,12 +41,8 @@ COLOURS = {
 
 def badge(value: str, label: str | None = None) -> str:
     """A small coloured pill for a status, trust level or sensitivity."""
-    colour = COLOURS.get(value, GREY)
     return format_html(
-        '<span style="display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;'
-        'background:{};font-size:11px;font-weight:600;white-space:nowrap">{}</span>',
-        colour,
-        label or value,
+        '<span class="gov-badge gov-{}">{}</span>', COLOURS.get(value, GREY), label or value
     )
 
 

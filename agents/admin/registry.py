@@ -171,15 +171,14 @@ class ConnectionInline(ReadOnlyInline):
 
 @admin.register(Agent)
 class AgentAdmin(TeamScopedAdmin):
+    # Short enough to fit 1280 px beside the filters; the score is in the trust badge.
     list_display = [
         "slug",
         "display_name",
         "owner_team",
         "status_badge",
         "trust_badge",
-        "trust_score",
         "current_version",
-        "created_at",
     ]
     list_filter = [
         "status",
@@ -223,7 +222,7 @@ class AgentAdmin(TeamScopedAdmin):
 
     @admin.display(description="trust", ordering="trust_level")
     def trust_badge(self, obj):
-        return badge(obj.trust_level)
+        return badge(obj.trust_level, f"{obj.trust_level} · {obj.trust_score}")
 
     def create(self, request, obj, form):
         data = form.cleaned_data
