@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from audit import selectors
-from audit.filters import AuditEntryFilter
 from audit.principals import agent_principal
 
+from .filters import PortalAuditFilter
 from .visibility import principals_for
 
 PAGE_SIZE = 50
@@ -20,7 +20,7 @@ PAGE_SIZE = 50
 def audit_search(request: HttpRequest) -> HttpResponse:
     """Search what the user may see; with an agent named, its timeline oldest first."""
     visible = selectors.entries_visible(principals_for(request.user))
-    filterset = AuditEntryFilter(request.GET, queryset=visible)
+    filterset = PortalAuditFilter(request.GET, queryset=visible)
     valid = filterset.is_valid()
     entries = filterset.qs if valid else visible.none()
     agent = (request.GET.get("agent") or "").strip() if valid else ""
@@ -42,6 +42,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             "summaries": selectors.summaries(entries, limit=10) if valid else [],
             "timeline_of": agent,
             "query": query.urlencode(),
+            "section": "audit",
         },
         status=200 if valid else 400,
     )
