@@ -84,12 +84,14 @@ def test_sign_in_list_and_suspend(live_server, browser_page):
 
     page.click("text=Invoice reconciler")
     page.wait_for_url(f"{live_server.url}/portal/agents/invoice-reconciler/")
-    page.fill("input[name=reason]", "unexpected traffic at night")
+    page.click("a:has-text('Suspend')")
+    page.wait_for_url(f"{live_server.url}/portal/agents/invoice-reconciler/suspend/")
+    page.fill("textarea[name=reason]", "unexpected traffic at night")
     page.click("button:has-text('Suspend')")
     page.wait_for_selector(".messages li.success")
     assert "Agent invoice-reconciler suspended." in page.inner_text(".messages")
     assert page.locator(".agent-head .badge.status-suspended").count() == 1
-    assert page.locator("button:has-text('Reactivate')").count() == 1
+    assert page.locator("a:has-text('Reactivate')").count() == 1
 
     assert Agent.objects.get(slug="invoice-reconciler").status == Agent.Status.SUSPENDED
     entry = AuditEntry.objects.get(action="agent.suspend")

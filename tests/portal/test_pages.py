@@ -1,4 +1,4 @@
-"""The portal shell: sign-in, dashboard, agents list and detail, lifecycle buttons."""
+"""The portal shell: sign-in, dashboard, agents list and detail, the lifecycle confirmations."""
 
 from __future__ import annotations
 
@@ -120,18 +120,35 @@ def test_reviewer_sees_every_agent(org):
 def test_other_teams_agent_is_404_on_every_page(org):
     client = client_for(org["alice"])
     assert client.get("/portal/agents/blue-bot/").status_code == 404
-    assert client.post("/portal/agents/blue-bot/suspend/").status_code == 404
+    assert client.get("/portal/agents/blue-bot/suspend/").status_code == 404
+    assert client.post("/portal/agents/blue-bot/suspend/", {"reason": "x"}).status_code == 404
     assert Agent.objects.get(slug="blue-bot").status == Agent.Status.ACTIVE
 
 
-def test_detail_shows_buttons_allowed_by_state(org):
+def test_detail_links_the_steps_allowed_by_state(org):
     response = client_for(org["alice"]).get("/portal/agents/red-bot/")
     assert response.status_code == 200
-    assert response.context["actions"] == ["suspend", "decommission"]
-    assert b"/portal/agents/red-bot/suspend/" in response.content
+    assert [name for name, _ in response.context["steps"]] == ["suspend", "decommission"]
+    assert b'href="/portal/agents/red-bot/suspend/"' in response.content
+    assert b"onclick" not in response.content  # no inline script: the CSP forbids it
 
 
-def test_suspend_and_reactivate_through_the_buttons_are_audited(org):
+def test_suspend_asks_for_confirmation_and_a_reason(org):
+    client = client_for(org["alice"])
+    page = client.get("/portal/agents/red-bot/suspend/")
+    assert page.status_code == 200
+    assert b"very next token request" in page.content  # it says what will happen
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE  # a GET changes nothing
+    before = AuditEntry.objects.count()
+    for reason in ("", "   ", "x" * 501):
+        refused = client.post("/portal/agents/red-bot/suspend/", {"reason": reason})
+        assert refused.status_code == 400
+        assert refused.context["form"].errors["reason"]
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+    assert AuditEntry.objects.count() == before
+
+
+def test_suspend_and_reactivate_with_reasons_are_audited(org):
     client = client_for(org["alice"])
     response = client.post("/portal/agents/red-bot/suspend/", {"reason": "odd traffic"})
     assert response.status_code == 302
@@ -144,41 +161,61 @@ def test_suspend_and_reactivate_through_the_buttons_are_audited(org):
     )
     page = client.get(response["Location"])
     assert b"Agent red-bot suspended." in page.content
-    assert page.context["actions"] == ["reactivate", "decommission"]
-    client.post("/portal/agents/red-bot/reactivate/")
+    assert [name for name, _ in page.context["steps"]] == ["reactivate", "decommission"]
+    assert b"suspended it: odd traffic." in page.content  # the history, in a sentence
+    client.post("/portal/agents/red-bot/reactivate/", {"reason": "traffic explained"})
     assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+    assert AuditEntry.objects.get(action="agent.reactivate").reason == "traffic explained"
 
 
-def test_invalid_transition_is_a_message_and_changes_nothing(org):
+def test_decommission_needs_the_box_ticked(org):
+    client = client_for(org["alice"])
+    refused = client.post("/portal/agents/red-bot/decommission/", {"reason": "retired"})
+    assert refused.status_code == 400
+    assert "understood" in refused.context["form"].errors
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+    done = client.post(
+        "/portal/agents/red-bot/decommission/", {"reason": "retired", "understood": "on"}
+    )
+    assert done.status_code == 302
+    assert Agent.objects.get(slug="red-bot").status == Agent.Status.DECOMMISSIONED
+
+
+def test_invalid_transition_is_a_form_error_and_changes_nothing(org):
     client = client_for(org["alice"])
     before = AuditEntry.objects.count()
-    response = client.post("/portal/agents/red-bot/reactivate/", follow=True)
-    assert response.status_code == 200
-    assert b"cannot reactivate" in response.content
+    response = client.post("/portal/agents/red-bot/reactivate/", {"reason": "again"})
+    assert response.status_code == 400
+    assert b"Cannot reactivate agent red-bot: it is active." in response.content
     assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
     assert AuditEntry.objects.count() == before
 
 
 def test_reviewer_may_suspend_but_not_decommission(org):
     client = client_for(org["rita"])
-    assert client.post("/portal/agents/blue-bot/decommission/").status_code == 403
+    assert client.get("/portal/agents/blue-bot/decommission/").status_code == 403
+    forbidden = client.post(
+        "/portal/agents/blue-bot/decommission/", {"reason": "r", "understood": "on"}
+    )
+    assert forbidden.status_code == 403
+    assert b"You may not" in forbidden.content  # the branded page, not a bare text
     assert Agent.objects.get(slug="blue-bot").status == Agent.Status.ACTIVE
-    assert client.post("/portal/agents/blue-bot/suspend/").status_code == 302
+    assert client.post("/portal/agents/blue-bot/suspend/", {"reason": "r"}).status_code == 302
     assert Agent.objects.get(slug="blue-bot").status == Agent.Status.SUSPENDED
 
 
-def test_lifecycle_needs_post_and_a_known_action_and_a_sane_reason(org):
+def test_lifecycle_needs_a_known_action(org):
     client = client_for(org["alice"])
-    assert client.get("/portal/agents/red-bot/suspend/").status_code == 405
-    assert client.post("/portal/agents/red-bot/delete/").status_code == 404
-    client.post("/portal/agents/red-bot/suspend/", {"reason": "x" * 501})
-    assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
+    assert client.post("/portal/agents/red-bot/delete/", {"reason": "x"}).status_code == 404
+    assert client.put("/portal/agents/red-bot/suspend/").status_code == 405
 
 
 def test_lifecycle_post_needs_csrf(org):
     client = Client(enforce_csrf_checks=True)
     client.force_login(org["alice"])
-    assert client.post("/portal/agents/red-bot/suspend/").status_code == 403
+    refused = client.post("/portal/agents/red-bot/suspend/", {"reason": "x"})
+    assert refused.status_code == 403
+    assert b"The form could not be checked" in refused.content  # branded CSRF page
     assert Agent.objects.get(slug="red-bot").status == Agent.Status.ACTIVE
 
 
@@ -207,7 +244,7 @@ def test_every_nav_link_answers(org, who):
 
     client = client_for(org[who])
     page = client.get("/portal/").content.decode()
-    nav = page[page.index("<nav>") : page.index("</nav>")]
+    nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
     links = re.findall(r'href="([^"]+)"', nav)
     assert {"/portal/", "/portal/agents/", "/portal/approvals/", "/portal/audit/"} <= set(links)
     for link in links:

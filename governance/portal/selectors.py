@@ -1,0 +1,47 @@
+"""Reads composed for the portal's pages, each a fixed number of queries whatever the size.
+
+The agent page's query count does not grow with the number of agents, grants, credentials or
+audit entries: every list is one query with its joins and a bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+
+from agents.models import Agent, Scope
+from agents.permissions import can_contain_agent, can_manage_agent
+from audit.models import AuditEntry
+from credentials.models import Credential
+
+from .sentences import sentence
+
+HISTORY = 20
+VERSIONS = 10
+CREDENTIALS = 20
+
+
+def agent_page(agent: Agent, user) -> dict[str, Any]:
+    """Everything the agent page shows, for this user."""
+    may_manage = can_manage_agent(user, agent)
+    live = agent.status != Agent.Status.DECOMMISSIONED
+    history = list(
+        AuditEntry.objects.filter(resource=agent.principal).order_by("-created_at", "-id")[:HISTORY]
+    )
+    return {
+        "agent": agent,
+        "may_manage": may_manage and live,
+        "may_contain": can_contain_agent(user, agent),
+        "grants": agent.grants.active()
+        .select_related("scope", "granted_by")
+        .order_by("scope__name"),
+        "connections": agent.connections.select_related("resource").order_by("resource__name"),
+        "versions": agent.versions.order_by("-created_at")
+        .select_related("reviewed_by")
+        .prefetch_related(Prefetch("requested_scopes", queryset=Scope.objects.order_by("name")))[
+            :VERSIONS
+        ],
+        "credentials": Credential.objects.filter(agent=agent).order_by("-created_at")[:CREDENTIALS],
+        "history": [(entry, sentence(entry, subject=agent.principal)) for entry in history],
+    }

@@ -1,0 +1,1 @@
+"""Portal pages, one module per group: agents, lifecycle, access, credentials."""
