@@ -249,3 +249,16 @@ def test_every_nav_link_answers(org, who):
     assert {"/portal/", "/portal/agents/", "/portal/approvals/", "/portal/audit/"} <= set(links)
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+def test_every_dashboard_count_links_to_the_agents_it_counts(org):
+    import re
+
+    f.AgentFactory(owner_team=org["red"], status=Agent.Status.SUSPENDED, trust_level="pending")
+    client = client_for(org["alice"])
+    page = client.get("/portal/").content.decode()
+    stats = re.findall(r'class="stat[^"]*" href="([^"]+)"><strong>(\d+)</strong>', page)
+    assert len(stats) == 7
+    for link, count in stats:
+        listed = client.get(link.replace("&amp;", "&")).context["page"].paginator.count
+        assert listed == int(count), link
