@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 
 from agents.models import Agent, Connection, Resource, Scope, ScopeGrant, TrustLevel
+from agents.services.registry import CONNECTION_FIELDS
 
 from .fields import ActionListField, FutureDateTimeField, ScopeChoiceField, same_minute
 
@@ -69,16 +70,9 @@ class ConnectionForm(forms.Form):
     )
     expires_at = FutureDateTimeField(label="Until (UTC)", help_text="Leave empty for no end.")
 
-    # The fields a change may touch, in the registry service's own names.
-    EDITABLE = (
-        "allowed_actions",
-        "rate_limit",
-        "rate_window_seconds",
-        "budget_cap",
-        "budget_period",
-        "trust_floor",
-        "expires_at",
-    )
+    # The fields a change may touch: the registry service's, but for the log-only rules, which
+    # are a platform admin's experiment and not offered here.
+    EDITABLE = tuple(name for name in CONNECTION_FIELDS if name != "log_only_rules")
 
     def __init__(self, *args, agent: Agent, connection: Connection | None = None, **kwargs):
         if connection is not None:
