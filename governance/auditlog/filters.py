@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from audit.filters import AuditEntryFilter
+from audit.models import AuditEntry
 
 # name → (label, placeholder); the first group is always shown, the rest under "More filters".
 MAIN = {
@@ -33,10 +34,6 @@ DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 class PortalAuditFilter(AuditEntryFilter):
     """``AuditEntryFilter`` with a form a person can read."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["outcome"].extra["empty_label"] = "Any outcome"
-
     @property
     def form(self):
         if not hasattr(self, "_form"):
@@ -46,6 +43,10 @@ class PortalAuditFilter(AuditEntryFilter):
                 field.label = label
                 if placeholder:
                     field.widget.attrs["placeholder"] = placeholder
+            # Rebuilt on this form's own field: the filter's field may be a cached copy.
+            outcome = form.fields["outcome"]
+            outcome.empty_label = "Any outcome"
+            outcome.choices = AuditEntry.Outcome.choices
             for name in ("since", "until"):
                 form.fields[name].widget = forms.DateTimeInput(
                     attrs={"type": "datetime-local", "step": 60}, format=DATETIME_LOCAL
