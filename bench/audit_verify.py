@@ -42,6 +42,9 @@ def generate(n: int) -> None:
     )
     t0 = time.perf_counter()
     with connection.cursor() as cursor:
+        # Rows arrive already chained, which the insert trigger refuses to anyone but this
+        # benchmark's superuser with the table's user triggers off for the load.
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER USER")
         raw = cursor.cursor
         with raw.copy(f"COPY audit_auditentry ({columns}) FROM STDIN") as copy:
             for i in range(1, n + 1):
@@ -95,6 +98,7 @@ def generate(n: int) -> None:
                     )
                 )
                 prev = digest
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER USER")
         cursor.execute("SELECT setval('audit_auditentry_id_seq', %s)", [n])
         cursor.execute("ANALYZE audit_auditentry")
     print(f"generated {n:,} chained entries in {time.perf_counter() - t0:.1f} s")

@@ -10,6 +10,8 @@ from audit.services import record
 
 pytestmark = pytest.mark.django_db
 
+H = "a" * 64  # a well-formed hash
+
 
 def test_orm_refuses_update_and_delete():
     entry = record(actor="system", action="test.thing")
@@ -68,13 +70,16 @@ def test_database_trigger_refuses_raw_sql_changes():
             cursor.execute(sql, [entry.pk])
     # The sequencer's one-time assignment is allowed; after it, nothing is.
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditentry SET seq = 1, hash = 'h' WHERE id = %s", [entry.pk])
+        cursor.execute(
+            "UPDATE audit_auditentry SET seq = 1, prev_hash = %s, hash = %s WHERE id = %s",
+            [H, H, entry.pk],
+        )
     with (
         pytest.raises(Exception, match="append-only"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute("UPDATE audit_auditentry SET hash = 'k' WHERE id = %s", [entry.pk])
+        cursor.execute("UPDATE audit_auditentry SET hash = %s WHERE id = %s", ["b" * 64, entry.pk])
 
 
 def _changed(column: str, internal_type: str) -> str:
@@ -103,13 +108,14 @@ def test_trigger_protects_every_column_of_an_unchained_entry(field):
     ):
         cursor.execute(
             f"UPDATE audit_auditentry SET {field.column} = "
-            f"{_changed(field.column, field.get_internal_type())}, seq = 1 WHERE id = %s",
-            [entry.pk],
+            f"{_changed(field.column, field.get_internal_type())}, seq = 1, prev_hash = %s, "
+            "hash = %s WHERE id = %s",
+            [H, H, entry.pk],
         )
     # ... while the chain columns alone may be set, once.
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE audit_auditentry SET seq = 1, prev_hash = 'p', hash = 'h' WHERE id = %s",
-            [entry.pk],
+            "UPDATE audit_auditentry SET seq = 1, prev_hash = %s, hash = %s WHERE id = %s",
+            [H, H, entry.pk],
         )
         assert cursor.rowcount == 1

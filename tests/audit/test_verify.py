@@ -38,17 +38,15 @@ def _chain(n: int = 10) -> None:
 
 @contextlib.contextmanager
 def attacker():
-    """Raw SQL as a superuser would use it: on PostgreSQL the trigger is switched off first."""
+    """Raw SQL as a superuser would use it: on PostgreSQL the triggers are switched off first."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER USER")
         try:
             yield cursor
         finally:
             if connection.vendor == "postgresql":
-                cursor.execute(
-                    "ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_append_only"
-                )
+                cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER USER")
 
 
 def _change(cursor):

@@ -1,4 +1,4 @@
-"""``manage.py audit sequence|checkpoint|verify|export|archive``: the chain from the shell."""
+"""``manage.py audit``: sequence, checkpoint, verify, export, archive, grants — from the shell."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
-from audit import chain, keys, services
+from audit import chain, keys, roles, services
 from audit.export import seq_range, write_export
 from audit.retention import ArchiveError, archive_range
 from audit.verification import verify_database
@@ -60,6 +61,13 @@ class Command(BaseCommand):
         archive = sub.add_parser("archive", help="export, sign and remove entries up to a seq")
         archive.add_argument("--through-seq", type=int, required=True)
         archive.add_argument("-o", "--output", required=True, help="the archive file to write")
+        grants = sub.add_parser(
+            "grants", help="PostgreSQL privileges of the application role (audit tables restricted)"
+        )
+        grants.add_argument("--app-role", required=True, help="the role the application runs as")
+        grants.add_argument(
+            "--apply", action="store_true", help="run them now (connected as the tables' owner)"
+        )
 
     def handle(self, *args, **options):
         return getattr(self, "do_" + options["action"])(**options) or None
@@ -133,6 +141,17 @@ class Command(BaseCommand):
             f"archived seq {checkpoint.archived_from_seq}..{checkpoint.seq} to {output} "
             f"(sha256 {checkpoint.archive_sha256}); signed archive checkpoint {checkpoint.pk}"
         )
+
+    def do_grants(self, *, app_role: str, apply: bool, **_):
+        if connection.vendor != "postgresql":
+            raise CommandError("roles and grants are PostgreSQL's; this database is not")
+        statements = roles.app_role_sql(app_role)
+        if apply:
+            with transaction.atomic(), connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+        for statement in statements:
+            self.stdout.write(statement + ";")
 
 
 def _load_json(path: str):
