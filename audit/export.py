@@ -48,17 +48,23 @@ def _checkpoint_records(from_seq: int | None, to_seq: int | None) -> Iterator[di
         qs = qs.filter(seq__lte=to_seq)
     rows = [anchor] if anchor else []
     for cp in [*rows, *qs.iterator(chunk_size=2000)]:
-        yield {
-            "type": "checkpoint",
-            "seq": cp.seq,
-            "hash": cp.hash,
-            "kind": cp.kind,
-            "created_at": format_time(cp.created_at),
-            "key_id": cp.key_id,
-            "archived_from_seq": cp.archived_from_seq,
-            "archive_sha256": cp.archive_sha256,
-            "jws": cp.jws,
-        }
+        yield checkpoint_record(cp)
+
+
+def checkpoint_record(cp: AuditCheckpoint) -> dict[str, Any]:
+    """A checkpoint as a JSON Lines record (in exports and in the witness): only ``jws`` counts
+    to a verifier, the rest is there for people."""
+    return {
+        "type": "checkpoint",
+        "seq": cp.seq,
+        "hash": cp.hash,
+        "kind": cp.kind,
+        "created_at": format_time(cp.created_at),
+        "key_id": cp.key_id,
+        "archived_from_seq": cp.archived_from_seq,
+        "archive_sha256": cp.archive_sha256,
+        "jws": cp.jws,
+    }
 
 
 def _entry_records(from_seq: int | None, to_seq: int | None) -> Iterator[dict[str, Any]]:

@@ -142,3 +142,22 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit checkpoints are append-only")
+
+
+class AuditWitnessMark(models.Model):
+    """How far the witness (``AUDIT_WITNESS_URL``) has received the checkpoints, and its errors.
+
+    Bookkeeping, not evidence: checkpoints are written to the witness in ``id`` order and this
+    row remembers the last one written, so a failed write is retried from there and its age is
+    visible (``audit.selectors.witness_lag``). Verification reads the witness itself.
+    """
+
+    witness = models.CharField(max_length=500, unique=True)  # the location, credentials removed
+    checkpoint_id = models.BigIntegerField(default=0)  # the last checkpoint written to it
+    published_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # consecutive failed runs
+    last_error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"witness {self.witness} through checkpoint {self.checkpoint_id}"

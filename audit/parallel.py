@@ -12,7 +12,7 @@ from typing import Any
 
 
 def verify_range(job: tuple) -> dict[str, Any]:
-    settings_module, db_name, jwks, lo, hi, first = job
+    settings_module, db_name, jwks, lo, hi, first, last, references, witness = job
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     import django
 
@@ -23,6 +23,14 @@ def verify_range(job: tuple) -> dict[str, Any]:
     from .verification import verify_range_here
 
     try:
-        return verify_range_here(jwks=jwks, lo=lo, hi=hi, first=first)
+        return verify_range_here(
+            jwks=jwks,
+            lo=lo,
+            hi=hi,
+            first=first,
+            last=last,
+            references=references,
+            witness=witness,
+        )
     finally:
         connections.close_all()

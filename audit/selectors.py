@@ -1,4 +1,5 @@
-"""Reads of the audit log: visibility by principal, filters, timelines, summaries, exports.
+"""Reads of the audit log: visibility by principal, filters, timelines, summaries, exports, and
+the chain's health (checkpoint age, sequencer lag, witness lag) for /readyz and metrics.
 
 ``audit`` knows nothing of teams: callers pass the principals a user may see (``None`` for
 everything). Summaries are one GROUP BY in the database whatever the number of entries.
@@ -11,12 +12,16 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
-from .models import AuditEntry
+from . import witness
+from .models import AuditCheckpoint, AuditEntry, AuditWitnessMark
 from .verifier import FIELDS as ENTRY_FIELDS
 
 # Every stored column: the canonical fields of an entry plus its place in the chain.
@@ -115,3 +120,99 @@ def export_jsonl(qs: QuerySet[AuditEntry]) -> Iterator[str]:
         record = dict(zip(EXPORT_COLUMNS, row, strict=True))
         record["created_at"] = record["created_at"].isoformat()
         yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Health: each one indexed query, cheap enough for every /readyz probe.
+
+
+def checkpoint_age(*, now: dt.datetime | None = None) -> float | None:
+    """Seconds since the newest checkpoint was signed.
+
+    If none ever was, the seconds since the oldest chained entry was written (what has waited
+    for one); ``None`` for a log with nothing chained. The checkpoint task signs at least every
+    ``AUDIT_CHECKPOINT_MAX_AGE / 2`` seconds, so beyond ``AUDIT_CHECKPOINT_MAX_AGE`` signing
+    has stopped (task disabled, worker or beat down, signing key unusable).
+    """
+    now = now or timezone.now()
+    newest = (
+        AuditCheckpoint.objects.order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if newest is None:
+        newest = (
+            AuditEntry.objects.filter(seq__isnull=False)
+            .order_by("seq")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    return None if newest is None else max(0.0, (now - newest).total_seconds())
+
+
+def sequencer_lag(*, now: dt.datetime | None = None) -> float:
+    """Seconds the oldest entry not chained yet has waited for the sequencer (0.0: none waits)."""
+    now = now or timezone.now()
+    oldest = (
+        AuditEntry.objects.filter(seq__isnull=True)
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+
+def witness_lag(*, now: dt.datetime | None = None) -> float | None:
+    """Seconds the oldest checkpoint not yet written to the witness has waited (0.0: it has them
+    all); ``None`` when no witness is configured."""
+    where = witness.location()
+    if not where:
+        return None
+    now = now or timezone.now()
+    mark = AuditWitnessMark.objects.filter(witness=witness.display(where)).first()
+    waiting = AuditCheckpoint.objects.all()
+    if mark is not None:
+        oldest = waiting.filter(id__gt=mark.checkpoint_id).order_by("id")
+    else:  # never written to: the publisher starts with the newest checkpoint
+        oldest = waiting.order_by("-id")
+    created = oldest.values_list("created_at", flat=True).first()
+    return 0.0 if created is None else max(0.0, (now - created).total_seconds())
+
+
+@dataclass(frozen=True)
+class ChainHealth:
+    """The three ages and the policy limits they are held to (seconds)."""
+
+    checkpoint_age: float | None
+    sequencer_lag: float
+    witness_lag: float | None
+    checkpoint_max_age: float
+    sequencer_max_lag: float
+
+    @property
+    def checkpoint_stale(self) -> bool:
+        return self.checkpoint_age is not None and self.checkpoint_age > self.checkpoint_max_age
+
+    @property
+    def sequencer_behind(self) -> bool:
+        return self.sequencer_lag > self.sequencer_max_lag
+
+    @property
+    def witness_stale(self) -> bool:
+        return self.witness_lag is not None and self.witness_lag > self.checkpoint_max_age
+
+    @property
+    def ok(self) -> bool:
+        return not (self.checkpoint_stale or self.sequencer_behind or self.witness_stale)
+
+
+def chain_health(*, now: dt.datetime | None = None) -> ChainHealth:
+    """Checkpoint age, sequencer lag and witness lag against their policy (for /readyz)."""
+    now = now or timezone.now()
+    return ChainHealth(
+        checkpoint_age=checkpoint_age(now=now),
+        sequencer_lag=sequencer_lag(now=now),
+        witness_lag=witness_lag(now=now),
+        checkpoint_max_age=settings.AUDIT_CHECKPOINT_MAX_AGE,
+        sequencer_max_lag=settings.AUDIT_SEQUENCER_MAX_LAG,
+    )

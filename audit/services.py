@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict, Unpack
 
+from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
     DatabaseError,
@@ -298,7 +299,8 @@ def record_row(
 
 
 def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint | None:
-    """Sign the chain head as a periodic checkpoint; None when nothing new was chained.
+    """Sign the chain head as a periodic checkpoint; None when nothing new was chained and the
+    newest checkpoint is younger than half of ``AUDIT_CHECKPOINT_MAX_AGE`` (the heartbeat).
 
     ``signer`` turns claims into a compact JWS (the platform key; wired in governance, since
     ``audit`` imports no other app).
@@ -307,11 +309,24 @@ def checkpoint_create(*, signer: Signer, force: bool = False) -> AuditCheckpoint
     if seq == 0:
         return None
     latest = AuditCheckpoint.objects.order_by("-seq", "-id").only("seq").first()
-    if not force and latest is not None and latest.seq >= seq:
+    if not force and latest is not None and latest.seq >= seq and not _heartbeat_due():
         return None
     return _checkpoint_sign(
         signer=signer, seq=seq, head_hash=head_hash, kind=AuditCheckpoint.Kind.PERIODIC
     )
+
+
+def _heartbeat_due() -> bool:
+    """An unchanged head is signed again after half the policy's maximum checkpoint age, so a
+    fresh checkpoint always exists while signing works (and its absence means it does not)."""
+    newest = (
+        AuditCheckpoint.objects.order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if newest is None:
+        return True
+    return (timezone.now() - newest).total_seconds() >= settings.AUDIT_CHECKPOINT_MAX_AGE / 2
 
 
 def _checkpoint_sign(

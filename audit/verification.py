@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
 
 from . import chain
 from .models import AuditCheckpoint
-from .verifier import (
+from .report import (
     Checkpoint,
     Link,
+    Reference,
     Report,
-    SignatureError,
-    checkpoint_claims,
-    checkpoint_from_claims,
-    walk,
+    Witnessed,
+    check_policy,
+    unsigned_warning,
 )
+from .signatures import SignatureError, checkpoint_claims, checkpoint_from_claims
+from .walk import walk
 
 
 def checkpoints_in_order(
@@ -74,28 +77,68 @@ def merged(links: Iterator[Link], checkpoints: Iterator[Checkpoint]) -> Iterator
 
 
 def verify_database(
-    *, jwks: Mapping[str, Any] | None, workers: int = 1, min_parallel: int = 200_000
+    *,
+    jwks: Mapping[str, Any] | None,
+    workers: int = 1,
+    min_parallel: int = 200_000,
+    references: Sequence[Reference] = (),
+    witness: Witnessed | None = None,
+    max_age: float | None = None,
+    now: dt.datetime | None = None,
+    report: Report | None = None,
 ) -> Report:
-    """Walk the whole chain and every checkpoint; constant memory.
+    """Walk the whole chain and every checkpoint against the trusted references; constant memory.
+
+    With ``max_age`` (seconds) the checkpoint policy is checked as of ``now``: a checkpoint no
+    older than that, and (with a ``witness``) every checkpoint in the witness.
 
     With ``workers > 1`` on PostgreSQL (outside a transaction) a long chain is first checked in
     parallel seq ranges by separate processes, each with its own connection, and the range
     boundaries are stitched together. Only if that finds nothing wrong is its result returned;
     any problem reruns the single sequential walk, whose messages name the kind of break.
     """
-    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        fast = _verify_parallel(jwks=jwks, workers=workers, min_entries=min_parallel)
-        if fast is not None:
-            return fast
-    return _verify_sequential(jwks=jwks)
+    result = None
+    if (
+        workers > 1
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and not (report and report.problems)
+    ):
+        result = _verify_parallel(
+            jwks=jwks,
+            workers=workers,
+            min_entries=min_parallel,
+            references=references,
+            witness=witness,
+        )
+    if result is None:
+        result = _verify_sequential(
+            jwks=jwks, references=references, witness=witness, report=report
+        )
+    if max_age:
+        at = (now or dt.datetime.now(dt.UTC)).timestamp()
+        check_policy(result, now=at, max_age=max_age, witness=witness)
+    return result
 
 
-def _verify_sequential(*, jwks: Mapping[str, Any] | None) -> Report:
-    report = Report()
+def _verify_sequential(
+    *,
+    jwks: Mapping[str, Any] | None,
+    references: Sequence[Reference],
+    witness: Witnessed | None,
+    report: Report | None,
+) -> Report:
+    report = report or Report()
     with chain.read_transaction():
         links = (link for link, _row in chain.iter_links())
         items = merged(links, checkpoints_in_order(report, jwks))
-        walk(items, find_seq_by_hash=find_seq_by_hash, report=report)
+        walk(
+            items,
+            references=references,
+            witness=witness,
+            find_seq_by_hash=find_seq_by_hash,
+            report=report,
+        )
     return _with_closing_warnings(report, jwks)
 
 
@@ -118,26 +161,38 @@ def _bounds() -> tuple[int | None, int | None]:
 
 
 def verify_range_here(
-    *, jwks: Mapping[str, Any] | None, lo: int, hi: int, first: bool
+    *,
+    jwks: Mapping[str, Any] | None,
+    lo: int,
+    hi: int,
+    first: bool,
+    last: bool = False,
+    references: Sequence[Reference] = (),
+    witness: Witnessed | None = None,
 ) -> dict[str, Any]:
     """Walk ``[lo, hi]`` on this process's connection (one worker of the parallel pass)."""
     report = Report()
+    mine = [r for r in references if (first or r.seq >= lo) and (last or r.seq <= hi)]
     with chain.read_transaction():
         cps = AuditCheckpoint.objects.filter(seq__lte=hi)
         cps = cps if first else cps.filter(seq__gte=lo)
         links = (link for link, _row in chain.iter_links(from_seq=lo, to_seq=hi))
         items = merged(links, checkpoints_in_order(report, jwks, queryset=cps))
-        walk(items, report=report, range_start=None if first else lo)
-    return {
-        "ok": report.ok,
-        "entries": report.entries,
-        "checkpoints": report.checkpoints,
-        "first_seq": report.first_seq,
-        "last_seq": report.last_seq,
-        "last_hash": report.last_hash,
-        "last_signed_seq": report.last_signed_seq,
-        "first_prev_hash": _prev_hash_of(report.first_seq),
-    }
+        walk(
+            items,
+            references=mine,
+            witness=witness,
+            report=report,
+            range_start=None if first else lo,
+        )
+    fields = (
+        "ok entries checkpoints references first_seq last_seq last_hash last_signed_seq "
+        "last_signed_iat anchored_seq unsigned_from unsigned_since unwitnessed "
+        "unwitnessed_oldest_iat"
+    )
+    out = {name: getattr(report, name) for name in fields.split()}
+    out["first_prev_hash"] = _prev_hash_of(report.first_seq)
+    return out
 
 
 def _prev_hash_of(seq: int | None) -> str | None:
@@ -153,7 +208,12 @@ def _prev_hash_of(seq: int | None) -> str | None:
 
 
 def _verify_parallel(
-    *, jwks: Mapping[str, Any] | None, workers: int, min_entries: int
+    *,
+    jwks: Mapping[str, Any] | None,
+    workers: int,
+    min_entries: int,
+    references: Sequence[Reference],
+    witness: Witnessed | None,
 ) -> Report | None:
     import multiprocessing
     import os
@@ -165,7 +225,20 @@ def _verify_parallel(
     ranges = [(a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
     settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "governance.settings")
     name = connection.settings_dict["NAME"]
-    jobs = [(settings_module, name, jwks, a, b, index == 0) for index, (a, b) in enumerate(ranges)]
+    jobs = [
+        (
+            settings_module,
+            name,
+            jwks,
+            a,
+            b,
+            index == 0,
+            index == len(ranges) - 1,
+            references,
+            witness,
+        )
+        for index, (a, b) in enumerate(ranges)
+    ]
     from .parallel import verify_range
 
     try:
@@ -189,21 +262,37 @@ def _verify_parallel(
         )
         if cursor.fetchone()[0]:
             return None  # a checkpoint past the last entry: let the full walk name it
+    return _stitched(parts, jwks)
+
+
+def _stitched(parts: list[dict[str, Any]], jwks: Mapping[str, Any] | None) -> Report:
+    """One report from the parallel pass's parts (each a clean walk of its seq range)."""
     report = Report(
         entries=sum(p["entries"] for p in parts),
         checkpoints=sum(p["checkpoints"] for p in parts),
+        references=sum(p["references"] for p in parts),
+        unwitnessed=sum(p["unwitnessed"] for p in parts),
         first_seq=parts[0]["first_seq"],
         last_seq=parts[-1]["last_seq"],
         last_hash=parts[-1]["last_hash"],
         workers=len(parts),
     )
-    signed = [p["last_signed_seq"] for p in parts if p["last_signed_seq"] is not None]
-    report.last_signed_seq = max(signed) if signed else None
-    if report.last_signed_seq != report.last_seq:
-        since = report.last_signed_seq
-        report.warnings.append(
-            f"entries after seq {since} are chained but not yet covered by a signed checkpoint"
-            if since is not None
-            else "no signed checkpoint covers these entries: they are checked only as a chain"
-        )
+    for name, pick in (
+        ("last_signed_seq", max),
+        ("last_signed_iat", max),
+        ("anchored_seq", max),
+        ("unwitnessed_oldest_iat", min),
+    ):
+        values = [p[name] for p in parts if p[name] is not None]
+        setattr(report, name, pick(values) if values else None)
+    # The oldest unsigned entry: after the last part with a checkpoint, else from the start.
+    for part in parts:
+        if part["last_signed_seq"] is not None or report.unsigned_from is None:
+            report.unsigned_from, report.unsigned_since = (
+                part["unsigned_from"],
+                part["unsigned_since"],
+            )
+    warning = unsigned_warning(report)
+    if warning:
+        report.warnings.append(warning)
     return _with_closing_warnings(report, jwks)

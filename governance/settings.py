@@ -235,6 +235,15 @@ if not DEBUG and (
 # `audit` imports no other app, so the two callables are named here.
 AUDIT_CHECKPOINT_SIGNER = "governance.auditlog.keys.sign_checkpoint"
 AUDIT_JWKS_PROVIDER = "governance.auditlog.keys.public_jwks"
+# Policy: the newest signed checkpoint is at most this old (seconds). The checkpoint task
+# re-signs an unchanged head after half of it; `audit verify` and /readyz fail beyond it.
+AUDIT_CHECKPOINT_MAX_AGE = env.int("AUDIT_CHECKPOINT_MAX_AGE", default=600)
+# Policy: a committed entry waits at most this long (seconds) for the sequencer.
+AUDIT_SEQUENCER_MAX_LAG = env.int("AUDIT_SEQUENCER_MAX_LAG", default=30)
+# Where every signed checkpoint is also written, outside the database: an append-only JSON
+# Lines file (a path or file://) or an HTTP(S) endpoint (POST; GET lists them). Empty: none.
+AUDIT_WITNESS_URL = env.str("AUDIT_WITNESS_URL", default="")
+AUDIT_WITNESS_TOKEN = env.str("AUDIT_WITNESS_TOKEN", default="")  # bearer token for its POST
 
 # Shared counters for rate limits and budgets: "redis" (REDIS_URL) or "database".
 RATE_LIMIT_BACKEND = env.str("RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "database")

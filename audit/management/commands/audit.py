@@ -8,14 +8,17 @@ import os
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
-from audit import chain, keys, roles, services
+from audit import chain, keys, references, roles, services
 from audit.export import seq_range, write_export
+from audit.report import Report
 from audit.retention import ArchiveError, archive_range
 from audit.verification import verify_database
+from audit.witness import witness_publish
 
 
 def _when(value: str) -> dt.datetime:
@@ -46,6 +49,26 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="check the whole chain and every checkpoint")
         verify.add_argument("--jwks", help="public JWKS file (default: the platform's keys)")
         verify.add_argument("--json", action="store_true", help="machine-readable report")
+        verify.add_argument(
+            "--anchor", action="append", default=[], help="SEQ:HASH noted earlier (repeatable)"
+        )
+        verify.add_argument(
+            "--checkpoints",
+            action="append",
+            default=[],
+            help="signed checkpoints saved earlier: API JSON or JSON Lines (repeatable)",
+        )
+        verify.add_argument(
+            "--witness", help="the witness to check against (default: AUDIT_WITNESS_URL)"
+        )
+        verify.add_argument("--no-witness", action="store_true", help="do not read the witness")
+        verify.add_argument(
+            "--max-age",
+            type=float,
+            default=None,
+            help="policy: newest checkpoint at most this old, seconds "
+            "(default: AUDIT_CHECKPOINT_MAX_AGE; 0: not checked)",
+        )
         verify.add_argument(
             "--workers",
             type=int,
@@ -89,8 +112,23 @@ class Command(BaseCommand):
             self.stdout.write("no new entries since the last checkpoint")
         else:
             self.stdout.write(f"signed checkpoint at seq {checkpoint.seq} ({checkpoint.key_id})")
+        if settings.AUDIT_WITNESS_URL:
+            written = witness_publish()
+            self.stdout.write(f"wrote {written} checkpoint(s) to the witness")
 
-    def do_verify(self, *, jwks: str | None, json: bool, workers: int, **_):
+    def do_verify(
+        self,
+        *,
+        jwks: str | None,
+        json: bool,
+        workers: int,
+        anchor: list[str],
+        checkpoints: list[str],
+        witness: str | None,
+        no_witness: bool,
+        max_age: float | None,
+        **_,
+    ):
         if jwks:
             try:
                 key_set = _load_json(jwks)
@@ -98,7 +136,22 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read the JWKS: {exc}") from exc
         else:
             key_set = keys.public_jwks()
-        report = verify_database(jwks=key_set, workers=max(1, workers))
+        report = Report()
+        where = None if no_witness else (witness or settings.AUDIT_WITNESS_URL or None)
+        try:
+            found, held = references.gather(
+                key_set, report, anchors=anchor, checkpoint_files=checkpoints, witness=where
+            )
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot read the references: {exc}") from exc
+        report = verify_database(
+            jwks=key_set,
+            workers=max(1, workers),
+            references=found,
+            witness=held,
+            max_age=settings.AUDIT_CHECKPOINT_MAX_AGE if max_age is None else max_age,
+            report=report,
+        )
         if json:
             self.stdout.write(
                 _dumps(
@@ -106,10 +159,17 @@ class Command(BaseCommand):
                         "ok": report.ok,
                         "entries": report.entries,
                         "checkpoints": report.checkpoints,
+                        "references": report.references,
                         "first_seq": report.first_seq,
                         "last_seq": report.last_seq,
+                        "last_hash": report.last_hash,
+                        "last_signed_seq": report.last_signed_seq,
+                        "last_signed_iat": report.last_signed_iat,
+                        "anchored_seq": report.anchored_seq,
+                        "unsigned_from_seq": report.unsigned_from,
                         "problems": [vars(p) for p in report.problems],
                         "warnings": report.warnings,
+                        "proof": report.proof(),
                     }
                 )
             )
