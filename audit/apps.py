@@ -8,6 +8,6 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
-        from . import auth_changes
+        from . import auth_changes, checks  # noqa: F401  (checks register themselves)
 
         auth_changes.connect()

@@ -99,3 +99,31 @@ def test_parallel_first_pass_agrees_with_the_sequential_walk(signing_key):
     assert broken.workers == 1  # the sequential walk named it
     assert [p.kind for p in broken.problems] == ["deleted"]
     assert "seq 31" in broken.problems[0].message
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_first_pass_checks_the_references(signing_key):
+    from audit import chain
+    from audit.references import parse_anchor
+    from audit.services import checkpoint_create, record
+
+    for i in range(60):
+        record(actor="agent:bot", action="decision.allow", resource="ledger", changes={"i": i})
+    chain.sequence_pending()
+    checkpoint_create(signer=signing_key.sign)
+    links = {link.seq: link.hash for link, _row in chain.iter_links()}
+    good = [parse_anchor(f"20:{links[20]}"), parse_anchor(f"45:{links[45]}")]
+    fast = verify_database(jwks=signing_key.jwks, workers=2, min_parallel=10, references=good)
+    assert fast.ok and fast.workers == 2, fast.lines()
+    assert (fast.references, fast.anchored_seq) == (2, 45)
+    # A reference the chain contradicts, or past its end, is named by the sequential walk.
+    for anchor, message in (
+        (f"45:{links[44]}", "rewritten up to seq 45"),
+        (f"61:{'a' * 64}", "ends at seq 60"),
+    ):
+        bad = verify_database(
+            jwks=signing_key.jwks, workers=2, min_parallel=10, references=[parse_anchor(anchor)]
+        )
+        assert bad.workers == 1 and len(bad.problems) == 1, bad.lines()
+        assert message in bad.problems[0].message

@@ -36,6 +36,7 @@ def production_env(tmp_path) -> dict[str, str]:
         OAUTH_ISSUER="https://portal.example.com",
         CREDENTIAL_SECRET_PEPPER=secrets.token_urlsafe(48),
         SIGNING_KEY_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        AUDIT_WITNESS_URL="https://witness.example.com/audit",
     )
     return env
 
@@ -65,6 +66,13 @@ def test_check_deploy_would_catch_a_weakened_setting(production_env):
     result = manage(production_env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode != 0
     assert "security.W004" in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_without_an_audit_witness(production_env):
+    production_env.pop("AUDIT_WITNESS_URL")
+    result = manage(production_env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "audit.W001" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
