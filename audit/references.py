@@ -16,6 +16,7 @@ checkpoints and present a rewritten chain. These are what it checks the chain ag
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import urllib.request
@@ -27,6 +28,23 @@ from .signatures import SignatureError, checkpoint_claims, checkpoint_from_claim
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 READ_TIMEOUT = 30  # seconds, for a witness read over HTTP
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, witness_default: str = "") -> None:
+    """``--anchor``, ``--checkpoints``, ``--witness``: the same in both verifiers' commands."""
+    parser.add_argument(
+        "--anchor", action="append", default=[], help="SEQ:HASH noted earlier (repeatable)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        action="append",
+        default=[],
+        help="signed checkpoints saved earlier: API JSON or JSON Lines (repeatable)",
+    )
+    parser.add_argument(
+        "--witness",
+        help=f"the witness: a JSON Lines file or its HTTP(S) URL{witness_default}",
+    )
 
 
 def parse_anchor(text: str) -> Reference:

@@ -13,7 +13,6 @@ from . import chain
 from .models import AuditCheckpoint
 from .report import (
     Checkpoint,
-    Link,
     Reference,
     Report,
     Witnessed,
@@ -21,7 +20,7 @@ from .report import (
     unsigned_warning,
 )
 from .signatures import SignatureError, checkpoint_claims, checkpoint_from_claims
-from .walk import walk
+from .walk import interleave, walk
 
 
 def checkpoints_in_order(
@@ -58,22 +57,6 @@ def find_seq_by_hash(wanted: str) -> int | None:
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None
-
-
-def merged(links: Iterator[Link], checkpoints: Iterator[Checkpoint]) -> Iterator[Link | Checkpoint]:
-    """Entries and checkpoints by ``seq``, a checkpoint right after the entry it signs.
-
-    What ``heapq.merge`` with a key did, without a key call per entry (checkpoints are few).
-    """
-    checkpoint = next(checkpoints, None)
-    for link in links:
-        while checkpoint is not None and checkpoint.seq < link.seq:
-            yield checkpoint
-            checkpoint = next(checkpoints, None)
-        yield link
-    while checkpoint is not None:
-        yield checkpoint
-        checkpoint = next(checkpoints, None)
 
 
 def verify_database(
@@ -131,7 +114,7 @@ def _verify_sequential(
     report = report or Report()
     with chain.read_transaction():
         links = (link for link, _row in chain.iter_links())
-        items = merged(links, checkpoints_in_order(report, jwks))
+        items = interleave(links, checkpoints_in_order(report, jwks))
         walk(
             items,
             references=references,
@@ -177,7 +160,7 @@ def verify_range_here(
         cps = AuditCheckpoint.objects.filter(seq__lte=hi)
         cps = cps if first else cps.filter(seq__gte=lo)
         links = (link for link, _row in chain.iter_links(from_seq=lo, to_seq=hi))
-        items = merged(links, checkpoints_in_order(report, jwks, queryset=cps))
+        items = interleave(links, checkpoints_in_order(report, jwks, queryset=cps))
         walk(
             items,
             references=mine,

@@ -181,16 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("export", help="JSON Lines written by `manage.py audit export`")
     parser.add_argument("--jwks", required=True, help="the public JWKS (JSON file)")
-    parser.add_argument(
-        "--anchor", action="append", default=[], help="SEQ:HASH noted earlier (repeatable)"
-    )
-    parser.add_argument(
-        "--checkpoints",
-        action="append",
-        default=[],
-        help="signed checkpoints saved earlier: API JSON or JSON Lines (repeatable)",
-    )
-    parser.add_argument("--witness", help="the witness: a JSON Lines file or its HTTP(S) URL")
+    refs_module.add_arguments(parser)
     parser.add_argument(
         "--max-age",
         type=float,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .canonical import GENESIS, entry_hash
 from .report import Checkpoint, Link, Reference, Report, Witnessed, iso, unsigned_warning
 
-__all__ = ["walk"]
+__all__ = ["interleave", "walk"]
 
 
 def _windows(
@@ -39,18 +39,22 @@ def _windows(
         yield cur, after, None
 
 
-def _with_references(items: Iterable, references: Sequence[Reference]) -> Iterator:
-    """``items`` with each reference placed after everything of its seq (entry, checkpoints)."""
-    pending = iter(references)
-    ref = next(pending, None)
+def interleave(items: Iterable, extra: Iterable) -> Iterator:
+    """``items`` (in seq order) with each of ``extra`` (in seq order) placed after everything of
+    its seq: checkpoints after their entry, references after the entry's checkpoints.
+
+    What ``heapq.merge`` with a key did, without a key call per entry (``extra`` are few).
+    """
+    pending = iter(extra)
+    nxt = next(pending, None)
     for item in items:
-        while ref is not None and ref.seq < item.seq:
-            yield ref
-            ref = next(pending, None)
+        while nxt is not None and nxt.seq < item.seq:
+            yield nxt
+            nxt = next(pending, None)
         yield item
-    while ref is not None:
-        yield ref
-        ref = next(pending, None)
+    while nxt is not None:
+        yield nxt
+        nxt = next(pending, None)
 
 
 @dataclass
@@ -86,7 +90,7 @@ def walk(
     report = report or Report()
     state = _State()
     refs = sorted(references, key=lambda r: r.seq)
-    stream = _with_references(items, refs) if refs else items
+    stream = interleave(items, refs) if refs else items
     prev: Link | None = None
     prev2_hash: str | None = None
     # seq -> why the link into it is already explained ("swap": the second of a swapped pair,

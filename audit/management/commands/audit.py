@@ -49,18 +49,7 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="check the whole chain and every checkpoint")
         verify.add_argument("--jwks", help="public JWKS file (default: the platform's keys)")
         verify.add_argument("--json", action="store_true", help="machine-readable report")
-        verify.add_argument(
-            "--anchor", action="append", default=[], help="SEQ:HASH noted earlier (repeatable)"
-        )
-        verify.add_argument(
-            "--checkpoints",
-            action="append",
-            default=[],
-            help="signed checkpoints saved earlier: API JSON or JSON Lines (repeatable)",
-        )
-        verify.add_argument(
-            "--witness", help="the witness to check against (default: AUDIT_WITNESS_URL)"
-        )
+        references.add_arguments(verify, witness_default=" (default: AUDIT_WITNESS_URL)")
         verify.add_argument("--no-witness", action="store_true", help="do not read the witness")
         verify.add_argument(
             "--max-age",
