@@ -2,7 +2,8 @@
 
 ``manage.py sync_schedule`` (run by the start command and safe to re-run) creates the rows that
 are missing and leaves alone what an admin has since changed (interval, enabled), so the
-schedule stays editable in the admin.
+schedule stays editable in the admin — except for the audit log's own tasks, which it puts back
+if anything stopped or slowed them (``governance.beat.policy``).
 """
 
 from __future__ import annotations
@@ -81,18 +82,37 @@ SCHEDULE: tuple[Periodic, ...] = (
 
 
 def sync_schedule() -> list[str]:
-    """Create the missing periodic tasks; returns the names created."""
+    """Create the missing periodic tasks and restore the audit log's own; returns their names.
+
+    An admin's edits to the other tasks stay. The audit tasks (``governance.beat.policy``) are
+    put back on their schedule if anything (a raw SQL update, say) stopped or slowed them; the
+    restoring save is audited like any other change.
+    """
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    created = []
+    from governance.beat.policy import is_protected, problems
+
+    changed = []
     for item in SCHEDULE:
         interval, _ = IntervalSchedule.objects.get_or_create(
             every=item.every_seconds, period=IntervalSchedule.SECONDS
         )
-        _, was_created = PeriodicTask.objects.get_or_create(
+        task, was_created = PeriodicTask.objects.get_or_create(
             name=item.name,
             defaults={"task": item.task, "interval": interval, "description": item.description},
         )
         if was_created:
-            created.append(item.name)
-    return created
+            changed.append(item.name)
+        elif is_protected(item.task) and (task.task != item.task or problems(task)):
+            _restore(task, item, interval)
+            changed.append(item.name)
+    return changed
+
+
+def _restore(task, item: Periodic, interval) -> None:
+    task.task, task.enabled, task.interval = item.task, True, interval
+    task.crontab = task.solar = task.clocked = None
+    task.one_off, task.start_time, task.expires, task.expire_seconds = False, None, None, None
+    task.queue = task.exchange = task.routing_key = None
+    task.args, task.kwargs = "[]", "{}"
+    task.save()
