@@ -189,7 +189,7 @@ def check_policy(
                     f"checkpoint within {max_age:.0f} s): the checkpoints were deleted, or "
                     f"signing never ran",
                 )
-            elif not report.checkpoints:
+            elif not report.checkpoints and not report.references:
                 report.warnings.append("the log is new: nothing is signed yet")
         elif now - report.last_signed_iat > max_age:
             report.add(
