@@ -6,6 +6,7 @@ import functools
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
@@ -150,14 +151,30 @@ _SOURCE_IP = AuditEntry._meta.get_field("source_ip")
 _dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
 
 
+@dataclass(frozen=True)
+class Row:
+    """A row of the caller's own table to insert with the entry, committed with it or not at all
+    (``record_row(along_with=…)``): the table, and its column values ready for the database."""
+
+    table: str
+    values: Mapping[str, Any]
+
+
 def _write(
     now: Any,
     fields: dict[str, Any],
     only_if: Statement | None = None,
-    along_with: Statement | None = None,
+    along_with: Row | None = None,
 ) -> int:
-    """One INSERT of the entry; returns its id. Any database error becomes ``AuditWriteError``,
-    except ``along_with``'s own ``IntegrityError``, which is the caller's to handle."""
+    """One INSERT of the entry; returns its id.
+
+    ``only_if``: the INSERT is ``INSERT … SELECT <values> WHERE <condition>``, so the database
+    checks the condition and writes in one statement, on one snapshot; no row written means the
+    condition was false (``AuditGuardFailed``). ``along_with``: the caller's row goes in the
+    same statement (PostgreSQL: a data-modifying CTE, under the same condition) or the same
+    transaction (elsewhere); its ``IntegrityError`` (a key already there) propagates unchanged.
+    Any other database error becomes ``AuditWriteError``.
+    """
     db = connections[DEFAULT_DB_ALIAS]  # ``connection`` itself: one thread-local lookup
     values = [
         db.ops.adapt_datetimefield_value(now),
@@ -181,34 +198,39 @@ def _write(
         "",
     ]
     returning = db.features.can_return_columns_from_insert
-    if only_if is not None:
-        values[1:2] = [fields["actor"], *only_if[1]]
-    # PostgreSQL runs ``along_with`` inside the entry's own statement (a data-modifying CTE):
-    # one round trip where BEGIN, two INSERTs and COMMIT were four. Elsewhere both statements
-    # share a transaction.
+    # PostgreSQL runs ``along_with`` inside the entry's own statement: one round trip where
+    # BEGIN, two INSERTs and COMMIT were four. Elsewhere both statements share a transaction.
     combined = along_with is not None and db.vendor == "postgresql"
+    guard = only_if[0] if only_if is not None else ""
+    along = (along_with.table, tuple(along_with.values)) if combined else None
+    sql = _insert_sql(db.vendor, returning, guard, along)
+    # The parameters in the order their placeholders appear in ``sql``.
+    guard_params = list(only_if[1]) if only_if is not None else []
     if combined:
-        values[:0] = along_with[1]
-    sql = _fast_sql(
-        db.vendor, returning, only_if[0] if only_if else "", along_with[0] if combined else ""
-    )
+        params = [*guard_params, *along_with.values.values(), *values]
+    else:
+        params = [*values, *guard_params]
     separate = along_with is not None and not combined
     with atomic_in_turn(db, savepoint=False) if separate else writer_turn(db):
         if separate:
             with db.cursor() as cursor:
-                cursor.execute(*along_with)
+                cursor.execute(*_plain_insert(along_with))
         try:
             with _insert_cursor(db) as cursor:
-                cursor.execute(sql, values)
-                return int(cursor.fetchone()[0]) if returning else int(cursor.lastrowid)
+                cursor.execute(sql, params)
+                if returning:
+                    row = cursor.fetchone()
+                    written = row is not None
+                else:
+                    written = cursor.rowcount == 1
+                if not written:
+                    # Only a guarded INSERT writes no row: its condition was false. Inside a
+                    # transaction (``separate``) raising rolls back ``along_with`` as well.
+                    raise AuditGuardFailed(fields["action"])
+                return int(row[0]) if returning else int(cursor.lastrowid)
         except IntegrityError as exc:
-            # A NOT NULL violation is the guarded column left NULL: the condition was false, and
-            # nothing was written. In a combined statement anything else is ``along_with``'s.
-            null = not combined or getattr(exc.__cause__, "sqlstate", None) == _NOT_NULL_VIOLATION
-            if only_if is not None and null:
-                raise AuditGuardFailed(fields["action"]) from exc
-            if combined and not null:
-                raise
+            if combined:
+                raise  # the entry has no unique key: ``along_with``'s, the caller's to handle
             raise AuditWriteError(
                 f"audit entry for {fields['action']!r} could not be written"
             ) from exc
@@ -219,62 +241,85 @@ def _write(
             ) from exc
 
 
-_NOT_NULL_VIOLATION = "23502"  # PostgreSQL's SQLSTATE
+try:  # psycopg 3: its server-side-binding cursor (psycopg2: Django's cursor as it is)
+    from psycopg import Cursor as _ServerBindingCursor
+except ImportError:  # pragma: no cover
+    _ServerBindingCursor = None
 
 
-@functools.cache
-def _bound_cursor() -> tuple[type, type] | None:
-    """(psycopg's Connection, a server-side-binding cursor that never prepares), or None.
+def _insert_cursor(db: Any) -> Any:
+    """Django's cursor (so the INSERT is counted, logged and its errors translated like any
+    other) over a psycopg 3 cursor that binds parameters on the server.
 
-    The entry's 19 values then travel apart from the statement instead of being escaped into
-    it: Django's client-side cursor spends ~40 µs of CPU doing that per entry. No named
-    prepared statements: they gain nothing measurable here and break behind a
-    transaction-pooling proxy."""
-    try:
-        import psycopg
-    except ImportError:  # psycopg2: Django's own cursor
-        return None
-
-    class BoundCursor(psycopg.Cursor):
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=False, binary=binary)
-
-    return psycopg.Connection, BoundCursor
-
-
-def _insert_cursor(db):
-    """A Django cursor for the entry's INSERT, made as ``db.cursor()`` makes one (health check,
-    errors translated, thread sharing checked, queries logged when asked)."""
-    bound = _bound_cursor() if db.vendor == "postgresql" else None
-    if bound is None:
+    The entry's 19 values then travel apart from the statement instead of being escaped into it
+    by Python, which is most of the CPU the INSERT costs the client. Django opens its psycopg
+    connections with client-side binding (``ClientCursor``); psycopg's documented
+    ``Connection.cursor_factory`` picks the class ``cursor()`` makes, so it is set to
+    ``psycopg.Cursor`` for this one cursor and put back. No prepared statements (they gain
+    nothing here and break behind a transaction-pooling proxy): Django opens connections with
+    ``prepare_threshold=None`` unless ``OPTIONS`` says otherwise.
+    """
+    if _ServerBindingCursor is None or db.vendor != "postgresql":
         return db.cursor()
-    db.close_if_health_check_failed()
     db.ensure_connection()
-    if not isinstance(db.connection, bound[0]):
+    raw = db.connection
+    default = getattr(raw, "cursor_factory", None)
+    if default is None:  # not a psycopg 3 connection
         return db.cursor()
-    with db.wrap_database_errors:
-        cursor = bound[1](db.connection)
-    db.validate_thread_sharing()
-    return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
+    raw.cursor_factory = _ServerBindingCursor
+    try:
+        return db.cursor()
+    finally:
+        raw.cursor_factory = default
 
 
 # The columns record_row() writes: every canonical field but the id, and the chain columns.
 _FAST_COLUMNS = (*ENTRY_FIELDS[1:], "prev_hash", "hash")
 
 
-@functools.lru_cache(maxsize=8)
-def _fast_sql(vendor: str, returning: bool, only_if: str = "", along_with: str = "") -> str:
+def _plain_insert(row: Row) -> Statement:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in row.values)
+    marks = ", ".join(["%s"] * len(row.values))
+    sql = f"INSERT INTO {quote(row.table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    return sql, list(row.values.values())
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_sql(
+    vendor: str, returning: bool, guard: str, along: tuple[str, tuple[str, ...]] | None
+) -> str:
+    """The entry's INSERT: plain; guarded (``INSERT … SELECT … WHERE guard``); or on PostgreSQL
+    with the caller's row in a CTE that inserts only under the same guard."""
     quote = connection.ops.quote_name
     cols = ", ".join(quote(AuditEntry._meta.get_field(c).column) for c in _FAST_COLUMNS)
-    marks = ["%s"] * len(_FAST_COLUMNS)
-    if only_if:
-        # ``actor`` (NOT NULL) is NULL unless the condition holds: the INSERT then fails whole,
-        # in the same statement, so the check and the write see one snapshot.
-        marks[_FAST_COLUMNS.index("actor")] = f"(SELECT %s WHERE {only_if})"
-    marks = ", ".join(marks)
-    sql = f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
-    if along_with:
-        sql = f"WITH along_with AS ({along_with}) {sql}"
+    marks = ", ".join(["%s"] * len(_FAST_COLUMNS))
+    table = quote(AuditEntry._meta.db_table)
+    ctes = []
+    if along is None:
+        source = f"SELECT {marks} WHERE {guard}" if guard else f"VALUES ({marks})"
+    elif guard:
+        # The guard once, as a row that exists only if the condition holds; both INSERTs
+        # select from it, so either both write or neither does.
+        along_table, along_cols = along
+        ctes.append(f"guard AS (SELECT 1 WHERE {guard})")
+        ctes.append(
+            f"along_with AS (INSERT INTO {quote(along_table)} "  # noqa: S608
+            f"({', '.join(quote(c) for c in along_cols)}) "
+            f"SELECT {', '.join(['%s'] * len(along_cols))} FROM guard)"
+        )
+        source = f"SELECT {marks} FROM guard"  # noqa: S608
+    else:
+        along_table, along_cols = along
+        ctes.append(
+            f"along_with AS (INSERT INTO {quote(along_table)} "  # noqa: S608
+            f"({', '.join(quote(c) for c in along_cols)}) "
+            f"VALUES ({', '.join(['%s'] * len(along_cols))}))"
+        )
+        source = f"VALUES ({marks})"
+    sql = f"INSERT INTO {table} ({cols}) {source}"
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} {sql}"
     return sql + (f" RETURNING {quote('id')}" if returning else "")
 
 
@@ -283,16 +328,17 @@ def record_row(
     actor: str,
     action: str,
     only_if: Statement | None = None,
-    along_with: Statement | None = None,
+    along_with: Row | None = None,
     **entry: Unpack[EntryFields],
 ) -> int:
     """``record()`` for hot paths: the same row by the same INSERT, without the instance.
 
     Returns the new entry's id; fails closed exactly like ``record()``. ``only_if`` (an SQL
-    condition and its parameters) makes the INSERT conditional: if it is false nothing is
-    written and ``AuditGuardFailed`` is raised. ``along_with`` (an INSERT without RETURNING,
-    and its parameters) is a row of the caller's that commits with the entry or not at all;
-    its ``IntegrityError`` (say, a key already there) propagates unchanged.
+    condition and its parameters, from the caller's code, never from input) makes the INSERT
+    conditional: if it is false nothing is written and ``AuditGuardFailed`` is raised.
+    ``along_with`` is a row of the caller's that commits with the entry or not at all (and,
+    under ``only_if``, only if the condition holds); its ``IntegrityError`` (say, a key
+    already there) propagates unchanged.
     """
     fields = _fields(actor=actor, action=action, **entry)
     return _write(timezone.now(), fields, only_if, along_with)

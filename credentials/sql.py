@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Model
 
 from agents.models import Agent, AgentVersion, Connection, Resource, Scope, ScopeGrant
+from audit.services import Row
 
 from . import process_caches
 from .epoch import timestamp
@@ -200,17 +201,32 @@ def usable_key_credentials(
     return [(_attach(load(Credential, row[:n]), row, n), _token_context(row)) for row in rows]
 
 
-def assertion_jti_insert(client_id: str, jti: str, expires_at: dt.datetime) -> tuple[str, list]:
-    """The INSERT entering an assertion in the replay cache (SQL, parameters); it fails with
-    ``IntegrityError`` if the assertion is already there."""
-    sql = (
-        f"INSERT INTO {table(AssertionJti)} ({q('client_id')}, {q('jti')}, {q('expires_at')}) "  # noqa: S608
-        "VALUES (%s, %s, %s)"
+def _column(model: type[Model], name: str) -> str:
+    return model._meta.get_field(name).column
+
+
+def assertion_jti_row(client_id: str, jti: str, expires_at: dt.datetime) -> Row:
+    """The replay-cache row of an assertion, for ``record_row(along_with=…)``: its INSERT
+    fails with ``IntegrityError`` if the assertion is already there."""
+    return Row(
+        table=AssertionJti._meta.db_table,
+        values={
+            _column(AssertionJti, "client_id"): client_id,
+            _column(AssertionJti, "jti"): jti,
+            _column(AssertionJti, "expires_at"): connection.ops.adapt_datetimefield_value(
+                expires_at
+            ),
+        },
     )
-    return sql, [client_id, jti, connection.ops.adapt_datetimefield_value(expires_at)]
 
 
 def insert_assertion_jti(client_id: str, jti: str, expires_at: dt.datetime) -> None:
     """Enter an assertion in the replay cache; ``IntegrityError`` if it is already there."""
+    row = assertion_jti_row(client_id, jti, expires_at)
+    columns = ", ".join(q(c) for c in row.values)
+    marks = ", ".join(["%s"] * len(row.values))
     with connection.cursor() as cursor:
-        cursor.execute(*assertion_jti_insert(client_id, jti, expires_at))
+        cursor.execute(
+            f"INSERT INTO {q(row.table)} ({columns}) VALUES ({marks})",  # noqa: S608
+            list(row.values.values()),
+        )

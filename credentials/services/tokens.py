@@ -21,7 +21,7 @@ from ..client_auth import ClientPrincipal, ReplayedAssertion, consume_assertion
 from ..errors import OAuthError
 from ..models import AssertionJti, RevokedToken
 from ..signing import sign_jws
-from ..sql import agent_token_context, assertion_jti_insert
+from ..sql import agent_token_context, assertion_jti_row
 from ..tokens import (
     ACCESS_TOKEN_TYP,
     LEEWAY_SECONDS,
@@ -144,7 +144,7 @@ def _audit_issue(client: ClientPrincipal | None = None, **entry: Any) -> None:
     # The assertion's replay-cache row commits with the entry, or neither does (a replay, or a
     # moved epoch); on PostgreSQL both are one statement. The refusal is recorded separately.
     try:
-        record_row(**entry, along_with=assertion_jti_insert(*client.assertion))
+        record_row(**entry, along_with=assertion_jti_row(*client.assertion))
     except IntegrityError as exc:
         raise ReplayedAssertion() from exc
 
