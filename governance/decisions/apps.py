@@ -11,6 +11,6 @@ class DecisionsConfig(AppConfig):
         # revocation epoch; credentials cannot import us, so we plug the epoch in.
         from credentials import epoch
 
-        from . import cache
+        from . import cache, checks  # noqa: F401  (checks registers the trigger check)
 
         epoch.use_source(cache)

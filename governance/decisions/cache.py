@@ -35,30 +35,38 @@ from django.db import connection
 
 from agents.models import WorkflowRun
 from credentials import process_caches
-from credentials.epoch import EpochCache, timestamp
+from credentials.epoch import EpochCache
 from credentials.models import Credential
+from credentials.rows import column, decoded, table
 
+from . import triggers
 from .models import Epoch
 
-# How many triggers migration 0002_epoch creates, per vendor (9 tables).
-_TRIGGERS = {"postgresql": 9, "sqlite": 27}
+EPOCH_ROW = 1  # the one row of decisions_epoch (the triggers write id 1)
+
 HINT_SECONDS = 1.0
 
 
 @functools.lru_cache(maxsize=4)
 def _triggers_sql(vendor: str) -> tuple[str, str] | None:
-    """(SQL, name pattern): how many of our epoch triggers exist and are enabled."""
+    """(SQL, name pattern): how many of our epoch triggers exist and are enabled (which
+    columns they watch is ``triggers.drift``'s job, a system check: too slow for every read)."""
     if vendor == "postgresql":
         sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND tgenabled <> 'D'"
-        return sql, "decisions\\_epoch\\_%"
+        return sql, triggers.PREFIX.replace("_", "\\_") + "%"
     if vendor == "sqlite":
         sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s"
-        return sql, "decisions_epoch_%"
+        return sql, triggers.PREFIX + "%"
     return None
 
 
-def _epoch_table() -> str:
-    return connection.ops.quote_name(Epoch._meta.db_table)
+@functools.lru_cache(maxsize=4)
+def _epoch_value_sql(vendor: str) -> str:
+    """The epoch's value, from its one row (names from the model)."""
+    return (
+        f"SELECT {column(Epoch, 'value')} FROM {table(Epoch)} "  # noqa: S608
+        f"WHERE {column(Epoch, 'id')} = {EPOCH_ROW}"
+    )
 
 
 # The epoch this process read last and when (a guess until a guarded write; see HINT_SECONDS).
@@ -73,11 +81,11 @@ def current_epoch() -> int | None:
     triggers_sql = _triggers_sql(connection.vendor)
     if triggers_sql is None:
         return None
-    sql = f"SELECT (SELECT value FROM {_epoch_table()} WHERE id = 1), ({triggers_sql[0]})"  # noqa: S608
+    sql = f"SELECT ({_epoch_value_sql(connection.vendor)}), ({triggers_sql[0]})"
     with connection.cursor() as cursor:
         cursor.execute(sql, [triggers_sql[1]])
-        value, triggers = cursor.fetchone()
-    if value is None or triggers != _TRIGGERS[connection.vendor]:
+        value, installed = cursor.fetchone()
+    if value is None or installed != triggers.trigger_count(connection.vendor):
         _hint = None
         return None
     _hint = (int(value), process_caches.monotonic())
@@ -104,7 +112,7 @@ process_caches.register("decisions.epoch_hint", forget_hint)
 def epoch_guard(epoch: int) -> tuple[str, list]:
     """An SQL condition (for ``audit.record_row(only_if=…)``): the epoch is still ``epoch``,
     checked in the same statement as the write (the triggers are checked where it is read)."""
-    return f"(SELECT value FROM {_epoch_table()} WHERE id = 1) = %s", [epoch]  # noqa: S608
+    return f"({_epoch_value_sql(connection.vendor)}) = %s", [epoch]
 
 
 # (token, audience) -> (TokenCheck, effective trust)
@@ -116,24 +124,35 @@ contexts = EpochCache("decisions.contexts")
 def token_valid_until(*, exp: Any, leeway: int, credential_ids: list[str], run: str) -> float:
     """When time alone ends an active token check: its exp, a credential's or the run's end."""
     until = float(exp) + leeway if isinstance(exp, int | float) else 0.0
-    q = connection.ops.quote_name
-    parts, params = [], []
+    for moment in _ends(credential_ids, run):
+        until = min(until, moment.timestamp())
+    return until
+
+
+def _ends(credential_ids: list[str], run: str) -> list[Any]:
+    """The expiries of these credentials and the run's deadline that are set (one query)."""
+    parts, params, fields = [], [], []
     if credential_ids:
+        expires = column(Credential, "expires_at")
         marks = ", ".join(["%s"] * len(credential_ids))
         parts.append(
-            f"SELECT {q('expires_at')} FROM {q(Credential._meta.db_table)} "  # noqa: S608
-            f"WHERE {q('id')} IN ({marks}) AND {q('expires_at')} IS NOT NULL"
+            f"SELECT {expires} FROM {table(Credential)} "  # noqa: S608
+            f"WHERE {column(Credential, 'id')} IN ({marks}) AND {expires} IS NOT NULL"
         )
         params += credential_ids
+        fields.append((Credential, "expires_at"))
     if run:
+        deadline = column(WorkflowRun, "deadline")
         parts.append(
-            f"SELECT {q('deadline')} FROM {q(WorkflowRun._meta.db_table)} "  # noqa: S608
-            f"WHERE {q('run_id')} = %s AND {q('deadline')} IS NOT NULL"
+            f"SELECT {deadline} FROM {table(WorkflowRun)} "  # noqa: S608
+            f"WHERE {column(WorkflowRun, 'run_id')} = %s AND {deadline} IS NOT NULL"
         )
         params.append(run)
-    if parts:
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            for (moment,) in cursor.fetchall():
-                until = min(until, timestamp(moment))
-    return until
+        fields.append((WorkflowRun, "deadline"))
+    if not parts:
+        return []
+    # Both columns are datetimes: either field's converters read either (SQLite: text).
+    model, field = fields[0]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [decoded(model, field, moment) for (moment,) in cursor.fetchall()]

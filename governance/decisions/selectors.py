@@ -1,23 +1,23 @@
 """What one decision needs from the registry, read in ONE query.
 
 Hand-written SQL on purpose: the ORM spends longer building these joins than the database
-spends answering them, and this runs on every decision. Only table and column names from
-model metadata and ``%s`` placeholders go into the string.
+spends answering them, and this runs on every decision a warm process has not cached. Names
+from model metadata, statuses as parameters, the row read by name (``credentials.rows``);
+``tests/decisions/test_sql_oracles.py`` checks it against the ORM on generated data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
 from agents.models import Connection, OrganisationPolicy, Scope, ScopeGrant
+from credentials.rows import Select, column, table
 
 
 @dataclass(frozen=True)
@@ -52,91 +52,107 @@ class DecisionContext:
     granted_until: dt.datetime | None = None  # the grant's expiry (None: never, or no grant)
 
 
-def _t(model: type) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+# The fields of ConnectionRow and PolicyRow, read by name from the connection and policy rows.
+_CONNECTION_FIELDS = (
+    "id",
+    "allowed_actions",
+    "rate_limit",
+    "rate_window_seconds",
+    "budget_cap",
+    "budget_period",
+    "trust_floor",
+    "log_only_rules",
+    "expires_at",
+)
+_POLICY_FIELDS = (
+    "id",
+    "org_trust_floor",
+    "log_only_rules",
+    "approval_window_minutes",
+    "approval_expiry_hours",
+)
+_POLICY_ID = 1  # OrganisationPolicy.current()'s one row
 
 
 @functools.lru_cache(maxsize=4)
-def _sql(vendor: str) -> str:
-    scope, grant, conn, policy = _t(Scope), _t(ScopeGrant), _t(Connection), _t(OrganisationPolicy)
-    return (
-        "SELECT "  # noqa: S608
-        f"(SELECT id FROM {scope} WHERE name = %s), "
-        f"EXISTS (SELECT 1 FROM {grant} g JOIN {scope} s ON s.id = g.scope_id "
-        "WHERE g.agent_id = %s AND s.name = %s AND g.status = 'active' "
-        "AND (g.expires_at IS NULL OR g.expires_at > %s)), "
+def _sql_and_select(vendor: str) -> tuple[str, Select]:
+    """The one query and its named columns (names from model metadata, statuses parameters)."""
+    scope, grant = table(Scope), table(ScopeGrant)
+    expires = column(ScopeGrant, "expires_at", "g")
+    granted = (
+        f"FROM {grant} g JOIN {scope} s "
+        f"ON {column(Scope, 'id', 's')} = {column(ScopeGrant, 'scope', 'g')} "
+        f"WHERE {column(ScopeGrant, 'agent', 'g')} = %s AND {column(Scope, 'name', 's')} = %s "
+        f"AND {column(ScopeGrant, 'status', 'g')} = %s "
+        f"AND ({expires} IS NULL OR {expires} > %s)"
+    )
+    items = [
+        (
+            "scope_id",
+            f"(SELECT {column(Scope, 'id')} FROM {scope} "  # noqa: S608
+            f"WHERE {column(Scope, 'name')} = %s)",
+            None,
+        ),
+        ("granted", f"EXISTS (SELECT 1 {granted})", None),
         # When the grant found above lapses (NULL: never, or no grant): how long a cache may
         # keep "granted" without asking again.
-        f"(SELECT g.expires_at FROM {grant} g JOIN {scope} s ON s.id = g.scope_id "
-        "WHERE g.agent_id = %s AND s.name = %s AND g.status = 'active' "
-        "AND (g.expires_at IS NULL OR g.expires_at > %s) "
-        "ORDER BY (g.expires_at IS NULL) DESC, g.expires_at DESC LIMIT 1), "
-        "c.id, c.allowed_actions, c.rate_limit, c.rate_window_seconds, c.budget_cap, "
-        "c.budget_period, c.trust_floor, c.log_only_rules, c.expires_at, "
-        "p.id, p.org_trust_floor, p.log_only_rules, p.approval_window_minutes, "
-        "p.approval_expiry_hours "
-        "FROM (SELECT 1 AS one) AS base "
-        f"LEFT JOIN {conn} c ON c.agent_id = %s AND c.resource_id = %s "
-        f"LEFT JOIN {policy} p ON p.id = 1"
+        (
+            "granted_until",
+            f"(SELECT {expires} {granted} "
+            f"ORDER BY ({expires} IS NULL) DESC, {expires} DESC LIMIT 1)",
+            (ScopeGrant, "expires_at"),
+        ),
+        *[(f"c_{f}", column(Connection, f, "c"), (Connection, f)) for f in _CONNECTION_FIELDS],
+        *[
+            (f"p_{f}", column(OrganisationPolicy, f, "p"), (OrganisationPolicy, f))
+            for f in _POLICY_FIELDS
+        ],
+    ]
+    select = Select("ContextRow", items)
+    sql = (
+        f"SELECT {select.sql()} FROM (SELECT 1 AS one) AS base "  # noqa: S608
+        f"LEFT JOIN {table(Connection)} c ON {column(Connection, 'agent', 'c')} = %s "
+        f"AND {column(Connection, 'resource', 'c')} = %s "
+        f"LEFT JOIN {table(OrganisationPolicy)} p ON {column(OrganisationPolicy, 'id', 'p')} = %s"
     )
-
-
-def _json(value: Any) -> list:
-    if isinstance(value, str | bytes):
-        value = json.loads(value)
-    return value if isinstance(value, list) else []
-
-
-def _datetime(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)  # SQLite stores UTC without an offset
-    return parsed
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
+    return sql, select
 
 
 def decision_context(
     *, agent_id: int | None, resource_id: int, scope_name: str, now: dt.datetime
 ) -> DecisionContext:
     """Scope known? granted? the connection, the organisation policy — one round trip."""
+    sql, select = _sql_and_select(connection.vendor)
     stamp = connection.ops.adapt_datetimefield_value(now)
+    agent = agent_id or 0
+    active = ScopeGrant.Status.ACTIVE.value
     with connection.cursor() as cursor:
         cursor.execute(
-            _sql(connection.vendor),
+            sql,
             [
                 scope_name,
-                agent_id or 0,
-                scope_name,
-                stamp,
-                agent_id or 0,
-                scope_name,
-                stamp,
-                agent_id or 0,
+                *(agent, scope_name, active, stamp),  # granted
+                *(agent, scope_name, active, stamp),  # granted_until
+                agent,
                 resource_id,
+                _POLICY_ID,
             ],
         )
-        row = cursor.fetchone()
-    granted_until = _datetime(row[2])
-    row = row[:2] + row[3:]
+        row = select.decode(cursor.fetchone())
     conn = None
-    if row[2] is not None:
+    if row.c_id is not None:
         conn = ConnectionRow(
-            pk=row[2],
-            allowed_actions=_json(row[3]),
-            rate_limit=row[4],
-            rate_window_seconds=row[5],
-            budget_cap=_decimal(row[6]),
-            budget_period=row[7],
-            trust_floor=row[8],
-            log_only_rules=_json(row[9]),
-            expires_at=_datetime(row[10]),
+            pk=row.c_id,
+            allowed_actions=_list(row.c_allowed_actions),
+            rate_limit=row.c_rate_limit,
+            rate_window_seconds=row.c_rate_window_seconds,
+            budget_cap=row.c_budget_cap,
+            budget_period=row.c_budget_period,
+            trust_floor=row.c_trust_floor,
+            log_only_rules=_list(row.c_log_only_rules),
+            expires_at=row.c_expires_at,
         )
-    if row[11] is None:
+    if row.p_id is None:
         org = OrganisationPolicy.current()  # a fresh install: make the row once
         policy = PolicyRow(
             org.org_trust_floor,
@@ -145,11 +161,20 @@ def decision_context(
             org.approval_expiry_hours,
         )
     else:
-        policy = PolicyRow(row[12], _json(row[13]), row[14], row[15])
+        policy = PolicyRow(
+            row.p_org_trust_floor,
+            _list(row.p_log_only_rules),
+            row.p_approval_window_minutes,
+            row.p_approval_expiry_hours,
+        )
     return DecisionContext(
-        scope_known=row[0] is not None,
-        granted=bool(row[1]),
+        scope_known=row.scope_id is not None,
+        granted=bool(row.granted),
         connection=conn,
         policy=policy,
-        granted_until=granted_until,
+        granted_until=row.granted_until,
     )
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
