@@ -24,6 +24,8 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         request_id = request.headers.get("X-Request-ID", "")[:100] or uuid.uuid4().hex
+        # Django logs a 4xx/5xx after the middleware has returned: its log line finds the id here.
+        request.request_id = request_id
 
         def actor() -> str:
             user = getattr(request, "user", None)
