@@ -27,9 +27,11 @@ def on_starting(server: Any) -> None:
     """The master logs through the project's LOGGING too (JSON in production); the workers
     get the same config when they load Django."""
     import logging.config
+    import os
 
     from django.conf import settings
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
     logging.config.dictConfig(settings.LOGGING)
 
 
