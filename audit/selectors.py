@@ -216,3 +216,9 @@ def chain_health(*, now: dt.datetime | None = None) -> ChainHealth:
         checkpoint_max_age=settings.AUDIT_CHECKPOINT_MAX_AGE,
         sequencer_max_lag=settings.AUDIT_SEQUENCER_MAX_LAG,
     )
+
+
+def sequencer_backlog() -> int:
+    """Entries written and waiting for their seq (for /metrics; the partial index holds only
+    these rows)."""
+    return AuditEntry.objects.filter(seq__isnull=True).count()

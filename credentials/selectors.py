@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.db.models import Q, QuerySet
 
 from agents.models import Agent, Resource
 
-from .models import Credential, CredentialNotice
+from . import crypto
+from .models import Credential, CredentialNotice, SigningKey
 from .services import IssuedCredential
 
 
@@ -52,3 +54,16 @@ def notices_for(user) -> QuerySet[CredentialNotice]:
     return CredentialNotice.objects.filter(
         credential__in=Credential.objects.visible_to(user), acknowledged_at__isnull=True
     ).select_related("credential")
+
+
+def signing_key_usable() -> bool:
+    """A current signing key exists and the configured wrapping keys open it (for /readyz):
+    without both, no token can be signed. Reads and decrypts; creates nothing."""
+    key = SigningKey.objects.filter(status=SigningKey.Status.CURRENT).first()
+    if key is None:
+        return False
+    try:
+        crypto.unwrap(key.private_key_encrypted)
+    except InvalidToken:  # wrapped with a key that is no longer configured
+        return False
+    return True

@@ -13,6 +13,8 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["governance.auditlog"])  # audit.checkpoint (needs credentials)
 app.autodiscover_tasks(["trust.usage"])  # trust.fold_usage (the usage facts' own package)
 
+from governance.ops import metrics as _metrics  # noqa: E402, F401  (task outcome counters)
+
 
 @signals.setup_logging.connect
 def _use_django_logging(**_: object) -> None:

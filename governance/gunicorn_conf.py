@@ -57,3 +57,13 @@ def load_lazy_code() -> None:
 
     with contextlib.suppress(Resolver404):
         resolve("/")  # imports the URLconf, and through its include()s every view module
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that exited leaves its metric files; mark them so live gauges drop it."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

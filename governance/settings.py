@@ -6,6 +6,7 @@ without a real ``SECRET_KEY`` and ``SIGNING_KEY_ENCRYPTION_KEYS`` and turn on ev
 ``check --deploy`` protection.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -60,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, before the host check and the HTTPS redirect (probes).
+    "governance.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's session, auth and messages middlewares, skipped on the machine-to-machine
@@ -291,6 +294,15 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Probes and metrics (governance/ops/). /metrics answers a bearer METRICS_TOKEN or an address in
+# METRICS_ALLOWED_IPS (addresses or networks); with neither, loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+try:
+    [ipaddress.ip_network(n, strict=False) for n in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
 
 # Logs: JSON lines in production, text on the embedded default; every line carries the request
 # id that the request's audit entries carry (governance/logs.py).
