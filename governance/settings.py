@@ -216,7 +216,7 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # django-celery-beat's DatabaseScheduler that sends only while it holds the beat lock.
-CELERY_BEAT_SCHEDULER = "governance.beat:SingleBeatScheduler"
+CELERY_BEAT_SCHEDULER = "governance.beat.scheduler:SingleBeatScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # Secrets of the credential service. The pepper keys the HMAC of client secrets; the

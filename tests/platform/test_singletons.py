@@ -161,4 +161,4 @@ def test_a_second_sequencer_stands_aside_while_another_process_sequences(tmp_pat
 
 
 def test_the_settings_name_the_single_beat_scheduler():
-    assert settings.CELERY_BEAT_SCHEDULER == "governance.beat:SingleBeatScheduler"
+    assert settings.CELERY_BEAT_SCHEDULER == "governance.beat.scheduler:SingleBeatScheduler"

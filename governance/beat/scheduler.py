@@ -9,7 +9,7 @@ every second, and takes over within about a second of the holder stopping or dyi
 checks it still holds the lock before each tick, so one that lost its database connection
 stops sending at once.
 
-    CELERY_BEAT_SCHEDULER = "governance.beat:SingleBeatScheduler"
+    CELERY_BEAT_SCHEDULER = "governance.beat.scheduler:SingleBeatScheduler"
 """
 
 from __future__ import annotations
