@@ -74,7 +74,7 @@ class TokenContext:
     valid_until: float = float("inf")
 
 
-def _json_agg(expression: str) -> str:
+def json_agg(expression: str) -> str:
     # A JSON array of the values (NULL when there are none on PostgreSQL).
     return (
         f"json_agg({expression})"
@@ -92,11 +92,11 @@ def _context_columns() -> str:
     grant, scope = table(ScopeGrant), table(Scope)
     conn, res, version = table(Connection), table(Resource), table(AgentVersion)
     return (
-        f"(SELECT {_json_agg('s.' + q('name'))} FROM {grant} g JOIN {scope} s "  # noqa: S608
+        f"(SELECT {json_agg('s.' + q('name'))} FROM {grant} g JOIN {scope} s "  # noqa: S608
         f"ON g.{q('scope_id')} = s.{q('id')} WHERE g.{q('agent_id')} = a.{q('id')} "
         f"AND g.{q('status')} = 'active' "
         f"AND (g.{q('expires_at')} IS NULL OR g.{q('expires_at')} > %s)), "
-        f"(SELECT {_json_agg('r2.' + q('audience'))} FROM {conn} k JOIN {res} r2 "
+        f"(SELECT {json_agg('r2.' + q('audience'))} FROM {conn} k JOIN {res} r2 "
         f"ON k.{q('resource_id')} = r2.{q('id')} WHERE k.{q('agent_id')} = a.{q('id')}), "
         f"(SELECT v.{q('label')} FROM {version} v "
         f"WHERE v.{q('id')} = a.{q('current_version_id')}), "
@@ -105,7 +105,7 @@ def _context_columns() -> str:
     )
 
 
-def _json_list(value: Any) -> list:
+def json_list(value: Any) -> list:
     if value is None:
         return []
     return json.loads(value) if isinstance(value, str | bytes) else list(value)
@@ -114,8 +114,8 @@ def _json_list(value: Any) -> list:
 def _token_context(row: tuple) -> TokenContext:
     scopes, audiences, version, first_grant_expiry = row[-4:]
     return TokenContext(
-        scopes=frozenset(_json_list(scopes)),
-        audiences=tuple(sorted(_json_list(audiences))),
+        scopes=frozenset(json_list(scopes)),
+        audiences=tuple(sorted(json_list(audiences))),
         version=version,
         valid_until=timestamp(first_grant_expiry),
     )

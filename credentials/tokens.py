@@ -6,7 +6,10 @@ rejects. It verifies the JWS with the key's pinned algorithm and the registered 
 reads everything that can end a token early in ONE query: the agent's status, the status of
 every actor in the delegation chain, every credential the chain was issued with, revoked
 ``jti``s (the token's own and its ancestors', so revoking a token ends every token exchanged
-from it) and the workflow run. Nothing is cached across requests, so a suspension or revocation
+from it), the workflow run, and the live grants of the subject and of every actor. The scopes
+a check reports are the token's ``scope`` intersected with those grants: a grant revoked after
+issuance is gone from the very next check (and a token left with none of its scopes is
+inactive, ``scope_revoked``). Nothing is cached across requests, so a suspension or revocation
 is seen by every server process on the very next call.
 """
 
@@ -24,12 +27,13 @@ import jwt
 from django.conf import settings
 from django.db import connection
 
-from agents.models import Agent, WorkflowRun
+from agents.models import Agent, Scope, ScopeGrant, WorkflowRun
 
 from . import process_caches
+from .epoch import timestamp
 from .models import Credential, RevokedToken
 from .signing import verification_key, verify_jws
-from .sql import load
+from .sql import json_agg, json_list, load
 
 ACCESS_TOKEN_TYP = "at+jwt"
 MAX_TOKEN_LENGTH = 8192
@@ -49,6 +53,12 @@ class TokenCheck:
     credential_id: str = ""
     workflow_run: str = ""
     act_chain: tuple[str, ...] = ()
+    # ``scopes`` are the token's scopes still granted to its subject and every actor (all of
+    # them when inactive); ``claimed_scopes`` what its ``scope`` claim says.
+    claimed_scopes: frozenset[str] = frozenset()
+    # The earliest moment time alone ends a grant read for ``scopes`` (a timestamp): a
+    # per-process cache of this check must not outlive it.
+    valid_until: float = float("inf")
 
     @property
     def subject(self) -> str:
@@ -203,6 +213,8 @@ class _State:
     bad_cred: bool
     bad_actor: bool
     run_open: bool
+    grants: frozenset[tuple[str, str]] = frozenset()  # (agent slug, scope name), live
+    grants_until: float = float("inf")
 
 
 @lru_cache(maxsize=256)
@@ -234,9 +246,19 @@ def _state_sql(n_jtis: int, n_creds: int, n_actors: int, with_run: bool) -> str:
         if with_run
         else "1"
     )
+    # The live grants of the subject and every actor, as "slug name" strings, and the first
+    # moment one of them lapses by time.
+    grants_from = (
+        f"FROM {_t(ScopeGrant)} g JOIN {_t(Scope)} s ON s.id = g.scope_id "
+        f"JOIN {_t(Agent)} ga ON ga.id = g.agent_id "
+        f"WHERE ga.slug IN ({marks(1 + n_actors)}) AND g.status = 'active' "
+    )
+    pairs = json_agg("ga.slug || ' ' || s.name")
+    grants = f"(SELECT {pairs} {grants_from}AND (g.expires_at IS NULL OR g.expires_at > %s))"
+    grants_until = f"(SELECT MIN(g.expires_at) {grants_from}AND g.expires_at > %s)"
     return (
-        f"SELECT {agent_cols}, {revoked}, {bad_cred}, {bad_actor}, {run_open} "  # noqa: S608
-        f"FROM {_t(Agent)} a WHERE a.slug = %s"
+        f"SELECT {agent_cols}, {revoked}, {bad_cred}, {bad_actor}, {run_open}, "  # noqa: S608
+        f"{grants}, {grants_until} FROM {_t(Agent)} a WHERE a.slug = %s"
     )
 
 
@@ -259,7 +281,7 @@ def _live_state(
     params += actors
     if run:
         params += [now, run]
-    params.append(sub)
+    params += [sub, *actors, now, sub, *actors, now, sub]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -267,8 +289,24 @@ def _live_state(
         return None, _State(False, False, False, False)
     n = len(_AGENT_COLUMNS)
     agent = load(Agent, row[:n])
-    revoked, bad_cred, bad_actor, run_open = row[n:]
-    return agent, _State(bool(revoked), bool(bad_cred), bool(bad_actor), bool(run_open))
+    revoked, bad_cred, bad_actor, run_open, grants, grants_until = row[n:]
+    pairs = frozenset(tuple(g.split(" ", 1)) for g in json_list(grants))
+    return agent, _State(
+        bool(revoked),
+        bool(bad_cred),
+        bool(bad_actor),
+        bool(run_open),
+        pairs,
+        timestamp(grants_until),
+    )
+
+
+def _live_scopes(scopes: frozenset[str], state: _State, holders: list[str]) -> frozenset[str]:
+    """The token's scopes that every holder (the subject and each actor) is still granted."""
+    live = set(scopes)
+    for holder in holders:
+        live &= {name for slug, name in state.grants if slug == holder}
+    return frozenset(live)
 
 
 def check_access_token(token: str, *, audience: str | None = None) -> TokenCheck:
@@ -284,7 +322,13 @@ def check_access_token(token: str, *, audience: str | None = None) -> TokenCheck
     anc_jtis, anc_creds = ancestors_of(claims)
     scope = claims.get("scope", "")
     scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
-    common = {"jti": jti, "credential_id": cred, "workflow_run": run, "act_chain": chain}
+    common = {
+        "jti": jti,
+        "credential_id": cred,
+        "workflow_run": run,
+        "act_chain": chain,
+        "claimed_scopes": scopes,
+    }
 
     creds = [c for c in [cred, *anc_creds] if c]
     actors = [p.split(":", 1)[1] for p in chain]
@@ -303,4 +347,14 @@ def check_access_token(token: str, *, audience: str | None = None) -> TokenCheck
         return _inactive("credential_revoked", claims, agent=agent, scopes=scopes, **common)
     if run and not state.run_open:
         return _inactive("run_closed", claims, agent=agent, scopes=scopes, **common)
-    return TokenCheck(active=True, claims=claims, agent=agent, scopes=scopes, **common)
+    live = _live_scopes(scopes, state, [claims["sub"], *actors])
+    if scopes and not live:
+        return _inactive("scope_revoked", claims, agent=agent, scopes=live, **common)
+    return TokenCheck(
+        active=True,
+        claims=claims,
+        agent=agent,
+        scopes=live,
+        valid_until=state.grants_until,
+        **common,
+    )

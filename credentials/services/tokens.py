@@ -410,7 +410,8 @@ def token_introspect(*, caller: Resource, token: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "active": True,
         "token_type": "Bearer",
-        "scope": claims.get("scope", ""),
+        # The token's scopes still granted to its subject and every actor (check_access_token).
+        "scope": " ".join(sorted(check.scopes)),
         "client_id": claims["client_id"],
         "username": agent.slug,
         "sub": claims["sub"],

@@ -31,7 +31,7 @@ def evaluate(
     else:
         reasons += p.access_reasons(
             scope_name=req.scope_name,
-            token_scopes=check.scopes,
+            token_scopes=check.claimed_scopes,
             granted=req.granted,
             connection=req.connection,
             action=req.action,

@@ -121,6 +121,7 @@ def token_check(
             credential_ids=[c for c in [check.credential_id, *ancestor_creds] if c],
             run=check.workflow_run,
         )
+        until = min(until, check.valid_until)  # a grant behind the check's scopes lapses
         cache.token_checks.put(key, epoch, until, (check, trust))
     return check, trust
 
@@ -186,7 +187,9 @@ def load(
         amount=asked.amount,
         now=now,
         check=check,
-        granted=ctx.granted,
+        # The subject's grant (ctx), and every actor's behind a delegated token (the check).
+        granted=ctx.granted
+        and (asked.scope_name in check.scopes or asked.scope_name not in check.claimed_scopes),
         connection=connection,
         org=ctx.policy,
         log_only=log_only,
