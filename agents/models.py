@@ -311,6 +311,9 @@ class WorkflowRun(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     deadline = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Named when the run starts, never changed: only these agents may bind tokens to the run
+    # (token exchange checks that the subject and the calling agent are both here).
+    participants = models.ManyToManyField("Agent", related_name="runs", blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -133,7 +133,14 @@ class WorkflowFactory(factory.django.DjangoModelFactory):
 class WorkflowRunFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = m.WorkflowRun
+        skip_postgeneration_save = True
 
     workflow = factory.SubFactory(WorkflowFactory)
     run_id = factory.Sequence(lambda n: f"run-{n}")
     triggered_by = "user:alice"
+
+    @factory.post_generation
+    def participants(run, create, extracted, **kwargs):
+        # The agents that may bind tokens to the run: ``WorkflowRunFactory(participants=[a])``.
+        if create and extracted:
+            run.participants.set(extracted)

@@ -6,8 +6,6 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
-from audit.principals import user_principal
-
 from .. import services
 from ..models import (
     Connection,
@@ -16,6 +14,7 @@ from ..models import (
     WorkflowRun,
 )
 from ..permissions import (
+    agents_managed_by,
     can_manage_team,
     has_any_role,
     is_platform_admin,
@@ -193,18 +192,17 @@ class WorkflowRunAdmin(TeamScopedAdmin):
     list_filter = ["status"]
     search_fields = ["run_id", "triggered_by", "workflow__slug"]
     list_select_related = ["workflow"]
-    fields = ["workflow", "run_id", "triggered_by", "deadline"]
+    # Who triggered a run is whoever starts it (the service sets it), never a form field.
+    fields = ["workflow", "run_id", "participants", "deadline"]
+    filter_horizontal = ["participants"]
     actions = ["complete", "cancel"]
     action_form = ReasonActionForm
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.fields, "status", "started_at", "ended_at"] if obj else []
+        return [*self.fields, "triggered_by", "status", "started_at", "ended_at"] if obj else []
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj) or self.fields
-
-    def get_changeform_initial_data(self, request):
-        return {"triggered_by": user_principal(request.user)}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workflow":
@@ -212,6 +210,11 @@ class WorkflowRunAdmin(TeamScopedAdmin):
                 Workflow.objects.all(), request.user, team_field="owner_team", write=True
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "participants":
+            kwargs["queryset"] = agents_managed_by(request.user).filter(status="active")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None) -> bool:
         # A run is started and ended through services, never edited.
@@ -226,7 +229,7 @@ class WorkflowRunAdmin(TeamScopedAdmin):
         return services.run_start(
             workflow=data["workflow"],
             run_id=data["run_id"],
-            triggered_by=data["triggered_by"],
+            participants=data.get("participants") or [],
             deadline=data.get("deadline"),
             by=request.user,
         )

@@ -288,10 +288,30 @@ class ManagedWorkflowField(serializers.SlugRelatedField):
         return restrict(Workflow.objects.all(), user, team_field="owner_team", write=True)
 
 
+class ManagedAgentField(serializers.SlugRelatedField):
+    """An agent by slug, among those the calling user manages (others do not exist here)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        from ..permissions import agents_managed_by
+
+        root = self.root
+        user = _user(root) if root is not None else None
+        return agents_managed_by(user)
+
+
 class WorkflowRunSerializer(serializers.ModelSerializer):
     workflow = ManagedWorkflowField(help_text="Slug of the workflow.")
     triggered_by = serializers.CharField(
-        required=False, max_length=200, help_text="Defaults to the calling user."
+        read_only=True, help_text="Who started the run: always the calling user."
+    )
+    participants = ManagedAgentField(
+        many=True,
+        required=False,
+        help_text="Slugs of the agents taking part; only they may bind tokens to the run.",
     )
 
     class Meta:
@@ -300,6 +320,7 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
             "run_id",
             "workflow",
             "triggered_by",
+            "participants",
             "status",
             "started_at",
             "deadline",

@@ -15,8 +15,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from audit.principals import user_principal
-
 from .. import services
 from ..errors import RegistryError
 from ..filters import AgentFilter
@@ -384,7 +382,7 @@ class WorkflowViewSet(
 class WorkflowRunViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListRetrieve):
     """Runs, by run id: start one, then ``complete`` or ``cancel`` it."""
 
-    queryset = WorkflowRun.objects.select_related("workflow")
+    queryset = WorkflowRun.objects.select_related("workflow").prefetch_related("participants")
     serializer_class = s.WorkflowRunSerializer
     lookup_field = "run_id"
     team_field = "workflow__owner_team"
@@ -397,7 +395,7 @@ class WorkflowRunViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListRe
         serializer.instance = services.run_start(
             workflow=data["workflow"],
             run_id=data["run_id"],
-            triggered_by=data.get("triggered_by") or user_principal(self.request.user),
+            participants=data.get("participants", []),
             deadline=data.get("deadline"),
             by=self.request.user,
         )

@@ -11,8 +11,9 @@ from django.utils import timezone
 from audit.principals import SYSTEM, user_principal
 from audit.services import record
 
-from ..errors import GrantError, GrantStateError, InvalidTransition
+from ..errors import GrantError, GrantStateError, InvalidTransition, RegistryError
 from ..models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
+from ..permissions import agents_managed_by
 
 _ALLOWED = {
     # target status: statuses it may be reached from
@@ -250,21 +251,60 @@ def grants_expire_due(*, now: dt.datetime | None = None, batch_size: int = 500) 
             return count
 
 
+MAX_RUN_PARTICIPANTS = 100
+
+
+def _run_participants(participants: Iterable[Agent], user) -> list[Agent]:
+    """The agents a run names, each active and (for a person) one that person manages."""
+    agents = list(dict.fromkeys(participants))
+    if len(agents) > MAX_RUN_PARTICIPANTS:
+        raise RegistryError(f"a run names at most {MAX_RUN_PARTICIPANTS} participating agents")
+    for agent in agents:
+        if agent.status != Agent.Status.ACTIVE:
+            raise RegistryError(f"agent {agent.slug} is {agent.status}, not active")
+    if user is not None and agents:
+        # Naming an agent lets it bind tokens to the run, and so file its actions under it:
+        # only someone who manages the agent (or a platform admin) may do that.
+        managed = set(
+            agents_managed_by(user)
+            .filter(pk__in=[a.pk for a in agents])
+            .values_list("pk", flat=True)
+        )
+        outside = [a.slug for a in agents if a.pk not in managed]
+        if outside:
+            raise RegistryError(f"you may not name agent {outside[0]} in a run")
+    return agents
+
+
 @transaction.atomic
 def run_start(
     *,
     workflow: Workflow,
     run_id: str,
-    triggered_by: str,
+    participants: Iterable[Agent] = (),
+    triggered_by: str = "",
     deadline: dt.datetime | None = None,
     by=None,
 ) -> WorkflowRun:
-    """Start a workflow run; task-scoped tokens can then be bound to it."""
+    """Start a workflow run naming its participating agents; only they may bind tokens to it.
+
+    A person starting a run is the one who triggered it (``triggered_by`` is theirs, never
+    taken from input); a system principal (the CLI, demo data, a schedule) may say on whose
+    behalf it starts one.
+    """
+    user = _user(by)
+    if user is not None:
+        if triggered_by and triggered_by != user_principal(user):
+            raise RegistryError("a run is triggered by the person who starts it")
+        triggered_by = user_principal(user)
+    triggered_by = triggered_by or _actor(by)
+    agents = _run_participants(participants, user)
     run = WorkflowRun(
         workflow=workflow, run_id=run_id, triggered_by=triggered_by, deadline=deadline
     )
     run.full_clean()
     run.save()
+    run.participants.set(agents)
     record(
         actor=_actor(by),
         action="run.start",
@@ -274,6 +314,7 @@ def run_start(
         workflow_run=run.run_id,
         changes={
             "triggered_by": triggered_by,
+            "participants": [a.slug for a in agents],
             "deadline": deadline.isoformat() if deadline else None,
         },
     )

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import Agent, Connection, OrganisationPolicy, Resource, ScopeGrant, WorkflowRun
+from agents.models import Agent, OrganisationPolicy, Resource, ScopeGrant, WorkflowRun
 from audit.principals import SYSTEM
 from audit.services import record, record_row
 
@@ -74,20 +74,23 @@ def granted_scopes(agent: Agent) -> set[str]:
     )
 
 
-def _audiences(agent: Agent, resources: list[str]) -> list[str]:
-    """RFC 8707: the asked resources (each must be registered), else every connected one."""
-    if resources:
-        if len(resources) > 10 or any(len(r) > 300 for r in resources):
-            raise OAuthError("invalid_target", "too many or too long resource values")
-        known = set(
-            Resource.objects.filter(audience__in=resources).values_list("audience", flat=True)
+def _audiences(resources: list[str], allowed: list[str]) -> list[str]:
+    """RFC 8707: the asked resources, each one the token may be for (``allowed``), else all.
+
+    ``allowed`` is the issuer and the agent's connected resources for a new token, the
+    subject token's audiences for an exchange (it can narrow, never widen). Anything else,
+    registered or not, is ``invalid_target`` with the same answer (no oracle of what exists).
+    """
+    if not resources:
+        return list(allowed)
+    if len(resources) > 10 or any(len(r) > 300 for r in resources):
+        raise OAuthError("invalid_target", "too many or too long resource values")
+    outside = [r for r in resources if r not in allowed]
+    if outside:
+        raise OAuthError(
+            "invalid_target", f"resource {outside[0]!r} is not available to this client"
         )
-        unknown = [r for r in resources if r not in known]
-        if unknown:
-            raise OAuthError("invalid_target", f"unknown resource {unknown[0]!r}")
-        return list(dict.fromkeys(resources))
-    connected = Connection.objects.filter(agent=agent).values_list("resource__audience", flat=True)
-    return [settings.OAUTH_ISSUER, *sorted(connected)]
+    return list(dict.fromkeys(resources))
 
 
 def _sign(claims: dict[str, Any]) -> str:
@@ -185,7 +188,7 @@ def token_issue(
     if requested is not None and not requested <= granted:
         raise OAuthError("invalid_scope", "the requested scope exceeds the agent's grants")
     scopes = sorted(requested if requested is not None else granted)
-    aud = _audiences(agent, resources) if resources else [settings.OAUTH_ISSUER, *connected]
+    aud = _audiences(resources or [], [settings.OAUTH_ISSUER, *connected])
     now = int(timezone.now().timestamp())
     lifetime = _lifetime()
     jti = crypto.new_jti()
@@ -233,10 +236,23 @@ def _check_exchange_input(token: str, token_type: str, name: str) -> TokenCheck:
     return check
 
 
-def _run(run_id: str) -> WorkflowRun:
+def _run(run_id: str, *, client: Agent, subject: Agent) -> WorkflowRun:
+    """The run a token is bound to: one that names the calling agent and the subject.
+
+    A run the caller does not take part in reads as unknown (no oracle of other teams' runs).
+    """
     run = WorkflowRun.objects.filter(run_id=run_id).first() if len(run_id) <= 100 else None
-    if run is None:
+    named = set(
+        run.participants.filter(pk__in={client.pk, subject.pk}).values_list("slug", flat=True)
+        if run is not None
+        else ()
+    )
+    if run is None or client.slug not in named:
         raise OAuthError("invalid_request", "unknown workflow_run")
+    if subject.slug not in named:
+        raise OAuthError(
+            "invalid_grant", f"agent {subject.slug} is not a participant of workflow run {run_id}"
+        )
     if not run.is_open:
         raise OAuthError("invalid_grant", f"workflow run {run_id} is {run.status}, not running")
     return run
@@ -304,7 +320,7 @@ def token_exchange(
         if run_id and workflow_run != run_id:
             raise OAuthError("invalid_grant", "subject_token is bound to another workflow run")
         run_id = workflow_run
-    run = _run(run_id) if run_id else None
+    run = _run(run_id, client=agent, subject=subject_agent) if run_id else None
     if run is not None and run.deadline is not None:
         ceilings.append(int(run.deadline.timestamp()))
 
@@ -314,10 +330,9 @@ def token_exchange(
     if not scopes:
         raise OAuthError("invalid_scope", "no scope is left after the intersection")
     subject_aud = subject.claims.get("aud")
-    aud = (
-        _audiences(agent, resources)
-        if resources
-        else ([subject_aud] if isinstance(subject_aud, str) else list(subject_aud or []))
+    aud = _audiences(
+        resources or [],
+        [subject_aud] if isinstance(subject_aud, str) else list(subject_aud or []),
     )
     now = int(timezone.now().timestamp())
     # An exchanged token never outlives its subject, actor or run: that is also what makes

@@ -279,7 +279,10 @@ def test_scope_widening_is_invalid_scope(world):
     )
     assert_error(response, 400, "invalid_scope")
     run = agent_services.run_start(
-        workflow=f.WorkflowFactory(), run_id="run-widen", triggered_by="user:alice"
+        workflow=f.WorkflowFactory(),
+        run_id="run-widen",
+        triggered_by="user:alice",
+        participants=[agent.agent],
     )
     narrow = token_for(world, scope="ledger:read")
     response = httpx.post(
@@ -334,7 +337,10 @@ def test_delegation_deeper_than_policy_is_invalid_grant(world):
 def test_completed_run_kills_task_tokens_and_refuses_exchange(world):
     agent = world["agent"]
     run = agent_services.run_start(
-        workflow=f.WorkflowFactory(), run_id="run-ends", triggered_by="user:alice"
+        workflow=f.WorkflowFactory(),
+        run_id="run-ends",
+        triggered_by="user:alice",
+        participants=[agent.agent],
     )
     subject = token_for(world)
     data = {

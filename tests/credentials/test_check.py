@@ -56,7 +56,10 @@ def test_a_delegated_task_token_is_still_one_query(issuer):
     a = agent_with_secret()
     b = agent_with_secret()
     run = agent_services.run_start(
-        workflow=f.WorkflowFactory(), run_id="r-1", triggered_by="user:alice"
+        workflow=f.WorkflowFactory(),
+        run_id="r-1",
+        triggered_by="user:alice",
+        participants=[a.agent, b.agent],
     )
     task = services.token_exchange(
         client=principal(a),
@@ -124,7 +127,11 @@ def test_run_deadline_bounds_task_tokens(issuer):
     a = agent_with_secret()
     deadline = timezone.now() + dt.timedelta(seconds=60)
     run = agent_services.run_start(
-        workflow=f.WorkflowFactory(), run_id="r-dead", triggered_by="x", deadline=deadline
+        workflow=f.WorkflowFactory(),
+        run_id="r-dead",
+        triggered_by="x",
+        deadline=deadline,
+        participants=[a.agent],
     )
     issued = services.token_exchange(
         client=principal(a),

@@ -97,6 +97,7 @@ def test_client_credentials_with_private_key_jwt(live_issuer, alg):
     keypair = make_keypair(alg)
     services.credential_issue(agent=client.agent, kind="public_key", public_jwk=keypair.public_jwk)
     rs = f.ResourceFactory(audience="https://ledger.example.test")
+    f.ConnectionFactory(agent=client.agent, resource=rs)
     with key_client(client.client_id, keypair, live_issuer) as session:
         token = session.fetch_token(
             f"{live_issuer}/oauth/token",
@@ -116,7 +117,10 @@ def test_introspection_revocation_and_exchange_end_to_end(live_issuer, settings)
     for agent in (a.agent, b.agent):
         f.ConnectionFactory(agent=agent, resource=rs_a.resource)
     run = agent_services.run_start(
-        workflow=f.WorkflowFactory(), run_id="monthly-close-2026-11", triggered_by="user:alice"
+        workflow=f.WorkflowFactory(),
+        run_id="monthly-close-2026-11",
+        triggered_by="user:alice",
+        participants=[a.agent, b.agent],
     )
     url = f"{live_issuer}/oauth/token"
     with secret_client(a, live_issuer) as sa, secret_client(b, live_issuer) as sb:
@@ -203,7 +207,10 @@ def test_every_auth_method_for_every_grant_and_endpoint(live_issuer, method):
     rs = resource_with_secret(audience="https://ledger.example.test")
     f.ConnectionFactory(agent=agent.agent, resource=rs.resource)
     run = agent_services.run_start(
-        workflow=f.WorkflowFactory(), run_id=f"run-{method}", triggered_by="user:alice"
+        workflow=f.WorkflowFactory(),
+        run_id=f"run-{method}",
+        triggered_by="user:alice",
+        participants=[agent.agent],
     )
     if method == "private_key_jwt":
         agent_key, rs_key = make_keypair("ES256"), make_keypair("EdDSA")

@@ -134,7 +134,7 @@ def test_an_exchanged_token_dies_with_the_token_it_was_exchanged_from():
         client=me,
         subject_token=parent,
         subject_token_type="urn:ietf:params:oauth:token-type:access_token",
-        workflow_run=f.WorkflowRunFactory().run_id,
+        workflow_run=f.WorkflowRunFactory(participants=[world.agent]).run_id,
         resources=[world.resource.audience],
     ).access_token
     _warm(world, child)
@@ -144,7 +144,7 @@ def test_an_exchanged_token_dies_with_the_token_it_was_exchanged_from():
 
 def test_a_task_token_dies_with_its_run():
     world = make_world()
-    run = f.WorkflowRunFactory()
+    run = f.WorkflowRunFactory(participants=[world.agent])
     me = ClientPrincipal(credential=world.agent_credential, method="client_secret_basic")
     task = token_exchange(
         client=me,

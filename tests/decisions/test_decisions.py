@@ -90,6 +90,7 @@ def test_deny_expired_token(client, world):
 
 def test_deny_token_for_another_audience(client, world):
     other = f.ResourceFactory()
+    f.ConnectionFactory(agent=world.agent, resource=other)  # a token may only name its own
     token = token_issue(
         client=ClientPrincipal(credential=world.agent_credential, method="client_secret_basic"),
         resources=[other.audience],
@@ -235,6 +236,7 @@ def test_delegated_token_is_audited_with_the_chain(client, db, backend):
     trust_level_set(agent=actor, score=95, level="trusted", reason="test", by="system")
     for name in (f"{world.resource.slug}:read",):
         f.ScopeGrantFactory(agent=actor, scope=f.ScopeFactory(name=name))
+    f.ConnectionFactory(agent=actor, resource=world.resource)
     actor_cred = cred.credential_issue(agent=actor, by="system").credential
     actor_client = ClientPrincipal(credential=actor_cred, method="client_secret_basic")
     actor_token = token_issue(client=actor_client, resources=[world.resource.audience]).access_token
@@ -267,7 +269,7 @@ def test_delegated_token_is_audited_with_the_chain(client, db, backend):
 
 def test_task_token_dies_with_its_run(client, db, backend):
     world = make_world()
-    run = f.WorkflowRunFactory()
+    run = f.WorkflowRunFactory(participants=[world.agent])
     me = ClientPrincipal(credential=world.agent_credential, method="client_secret_basic")
     task = token_exchange(
         client=me,

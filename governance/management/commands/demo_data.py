@@ -261,7 +261,12 @@ class Command(BaseCommand):
                 if WorkflowRun.objects.filter(run_id=run_id).exists():
                     continue
                 run = services.run_start(
-                    workflow=workflow, run_id=run_id, triggered_by=triggered_by, by=SYSTEM
+                    workflow=workflow,
+                    run_id=run_id,
+                    triggered_by=triggered_by,
+                    # The owning team's active agents take part (only they may bind tokens).
+                    participants=workflow.owner_team.agents.filter(status="active"),
+                    by=SYSTEM,
                 )
                 self._count("runs")
                 if outcome == "completed":
