@@ -246,19 +246,31 @@ def _state_sql(n_jtis: int, n_creds: int, n_actors: int, with_run: bool) -> str:
         if with_run
         else "1"
     )
-    # The live grants of the subject and every actor, as "slug name" strings, and the first
-    # moment one of them lapses by time.
-    grants_from = (
-        f"FROM {_t(ScopeGrant)} g JOIN {_t(Scope)} s ON s.id = g.scope_id "
-        f"JOIN {_t(Agent)} ga ON ga.id = g.agent_id "
-        f"WHERE ga.slug IN ({marks(1 + n_actors)}) AND g.status = 'active' "
+    # The live grants of the subject (``a``, correlated on the grant's agent index), those of
+    # the actors as "slug name" strings (only when there are actors), and the first moment one
+    # of them lapses by time.
+    live = "g.status = 'active' AND (g.expires_at IS NULL OR g.expires_at > %s)"
+    actor_ids = f"g.agent_id IN (SELECT id FROM {_t(Agent)} WHERE slug IN ({marks(n_actors)}))"  # noqa: S608
+    grants = (
+        f"(SELECT {json_agg('s.name')} FROM {_t(ScopeGrant)} g "  # noqa: S608
+        f"JOIN {_t(Scope)} s ON s.id = g.scope_id WHERE g.agent_id = a.id AND {live})"
     )
-    pairs = json_agg("ga.slug || ' ' || s.name")
-    grants = f"(SELECT {pairs} {grants_from}AND (g.expires_at IS NULL OR g.expires_at > %s))"
-    grants_until = f"(SELECT MIN(g.expires_at) {grants_from}AND g.expires_at > %s)"
+    pair = "ga.slug || ' ' || s.name"
+    actor_grants = (
+        f"(SELECT {json_agg(pair)} FROM {_t(ScopeGrant)} g "  # noqa: S608
+        f"JOIN {_t(Scope)} s ON s.id = g.scope_id JOIN {_t(Agent)} ga ON ga.id = g.agent_id "
+        f"WHERE {actor_ids} AND {live})"
+        if n_actors
+        else "NULL"
+    )
+    holders = f"(g.agent_id = a.id OR {actor_ids})" if n_actors else "g.agent_id = a.id"
+    grants_until = (
+        f"(SELECT MIN(g.expires_at) FROM {_t(ScopeGrant)} g "  # noqa: S608
+        f"WHERE {holders} AND g.status = 'active' AND g.expires_at > %s)"
+    )
     return (
         f"SELECT {agent_cols}, {revoked}, {bad_cred}, {bad_actor}, {run_open}, "  # noqa: S608
-        f"{grants}, {grants_until} FROM {_t(Agent)} a WHERE a.slug = %s"
+        f"{grants}, {actor_grants}, {grants_until} FROM {_t(Agent)} a WHERE a.slug = %s"
     )
 
 
@@ -281,7 +293,10 @@ def _live_state(
     params += actors
     if run:
         params += [now, run]
-    params += [sub, *actors, now, sub, *actors, now, sub]
+    params.append(now)
+    if actors:
+        params += [*actors, now]
+    params += [*actors, now, sub]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -289,8 +304,11 @@ def _live_state(
         return None, _State(False, False, False, False)
     n = len(_AGENT_COLUMNS)
     agent = load(Agent, row[:n])
-    revoked, bad_cred, bad_actor, run_open, grants, grants_until = row[n:]
-    pairs = frozenset(tuple(g.split(" ", 1)) for g in json_list(grants))
+    revoked, bad_cred, bad_actor, run_open, grants, actor_grants, grants_until = row[n:]
+    pairs = frozenset(
+        [(sub, name) for name in json_list(grants)]
+        + [tuple(g.split(" ", 1)) for g in json_list(actor_grants)]
+    )
     return agent, _State(
         bool(revoked),
         bool(bad_cred),
