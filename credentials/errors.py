@@ -7,6 +7,10 @@ class CredentialError(Exception):
     """A management request (issue, revoke, rotate) the credential service refuses."""
 
 
+class CredentialForbidden(CredentialError):
+    """The person asking may not do this to this credential (an API answers 403)."""
+
+
 class OAuthError(Exception):
     """An OAuth 2.0 error response: ``error`` code, description, HTTP status."""
 

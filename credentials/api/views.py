@@ -1,7 +1,8 @@
 """The credentials API: humans manage credentials; agents rotate their own with client auth.
 
-Credentials of agents or resource servers one cannot see are a 404. Issuing and rotating need
-``manage_team`` on the owner; revoking (containment) is also open to reviewers and admins.
+Credentials of agents or resource servers one cannot see are a 404. Issuing and rotating (also
+an emergency rotation: it hands out the successor's secret) need ``manage_team`` on the owner;
+revoking (containment) is also open to reviewers. The credential services check the same.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from agents.permissions import (
 
 from .. import selectors, services
 from ..client_auth import authenticate_client
-from ..errors import CredentialError, OAuthError
+from ..errors import CredentialError, CredentialForbidden, OAuthError
 from ..models import Credential
 from ..oauth.views import error_response
 from . import serializers as s
@@ -63,13 +64,18 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return qs.order_by("-created_at")
 
     def handle_exception(self, exc):
-        if isinstance(exc, CredentialError):
+        if isinstance(exc, CredentialForbidden):
+            exc = exceptions.PermissionDenied(str(exc))
+        elif isinstance(exc, CredentialError):
             exc = exceptions.ValidationError({"non_field_errors": [str(exc)]})
         return super().handle_exception(exc)
 
     def _require_manage(self, team_id: int | None) -> None:
         if not can_manage_team(self.request.user, team_id):
-            raise exceptions.PermissionDenied("You may not manage this team's credentials.")
+            raise exceptions.PermissionDenied(
+                "Only the owning team's managers or a platform admin may issue or rotate its "
+                "credentials; a reviewer contains by revoking."
+            )
 
     def _require_contain(self, credential: Credential) -> None:
         if not (
@@ -127,10 +133,9 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         credential = self.get_object()
         body = s.RotateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if body.validated_data["emergency"]:
-            self._require_contain(credential)
-        else:
-            self._require_manage(_owner_team_id(credential))
+        # Even in an emergency a rotation hands the successor's secret to the caller: only the
+        # owning team's managers and platform admins. Reviewers contain with revoke/.
+        self._require_manage(_owner_team_id(credential))
         issued = services.credential_rotate(
             credential=credential,
             by=request.user,

@@ -11,11 +11,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent, OrganisationPolicy, Resource
+from agents.permissions import can_decide, can_manage_team
 from audit.principals import SYSTEM, user_principal
 from audit.services import record
 
 from .. import crypto
-from ..errors import CredentialError
+from ..errors import CredentialError, CredentialForbidden
 from ..models import Credential, CredentialNotice
 
 ROTATION_WARNING = dt.timedelta(days=7)
@@ -35,6 +36,32 @@ class IssuedCredential:
 
 def _actor(by: Any) -> str:
     return by if isinstance(by, str) else user_principal(by)
+
+
+def _owner_team_id(*, agent: Agent | None, resource: Resource | None) -> int | None:
+    return agent.owner_team_id if agent is not None else resource.owner_team_id  # type: ignore[union-attr]
+
+
+def _require(by: Any, *, agent: Agent | None, resource: Resource | None, hands_out: bool) -> None:
+    """Who may do it, checked here so that the admin, API, portal and CLI cannot disagree.
+
+    ``by`` a person: handing out a credential (issue, rotate: the successor and its secret)
+    needs the right to manage the owning team (its managers, platform admins); containment
+    (revoke) is also open to security reviewers. A string principal (``system:cli``, an agent
+    rotating the credential it authenticated with, Celery) was authenticated by its caller.
+    """
+    if by is None or isinstance(by, str):
+        return
+    team_id = _owner_team_id(agent=agent, resource=resource)
+    if can_manage_team(by, team_id):
+        return
+    if hands_out:
+        raise CredentialForbidden(
+            "only the owning team's managers or a platform admin may hand out a credential; "
+            "to contain, revoke it"
+        )
+    if not can_decide(by):
+        raise CredentialForbidden("you may not revoke this credential")
 
 
 def _audit(credential: Credential, *, action: str, by: Any, reason: str = "", **changes) -> None:
@@ -66,6 +93,7 @@ def credential_issue(
     """Issue a credential to an agent or a resource server; returns the one-time secret."""
     if (agent is None) == (resource is None):
         raise CredentialError("a credential belongs to exactly one agent or one resource server")
+    _require(by, agent=agent, resource=resource, hands_out=True)
     if agent is not None and agent.status == Agent.Status.DECOMMISSIONED:
         raise CredentialError(f"agent {agent.slug} is decommissioned")
     now = timezone.now()
@@ -146,6 +174,7 @@ def _locked(credential: Credential) -> Credential:
 def credential_revoke(*, credential: Credential, by: Any = None, reason: str = "") -> Credential:
     """Revoke a credential now: it stops authenticating and its tokens stop working."""
     locked = _locked(credential)
+    _require(by, agent=locked.agent, resource=locked.resource, hands_out=False)
     if locked.status in (Credential.Status.REVOKED, Credential.Status.EXPIRED):
         raise CredentialError(f"credential {locked.pk} is already {locked.status}")
     _end(
@@ -170,6 +199,7 @@ def credential_revoke_all(
     """Revoke every live credential of one agent or resource server; returns how many."""
     if (agent is None) == (resource is None):
         raise CredentialError("name exactly one agent or one resource server")
+    _require(by, agent=agent, resource=resource, hands_out=False)
     principal = Q(agent=agent) if agent else Q(resource=resource)
     rows = list(
         Credential.objects.select_for_update(of=("self",))
@@ -196,8 +226,14 @@ def credential_rotate(
     public_jwk: dict[str, Any] | None = None,
     reason: str = "",
 ) -> IssuedCredential:
-    """Issue a successor; the predecessor keeps working for the overlap (none if emergency)."""
+    """Issue a successor; the predecessor keeps working for the overlap (none if emergency).
+
+    The successor's secret goes to whoever rotates, so this hands out a credential even in an
+    emergency: a reviewer contains with ``credential_revoke`` and leaves the successor to the
+    owning team (issue 13: containment must only contain).
+    """
     locked = _locked(credential)
+    _require(by, agent=locked.agent, resource=locked.resource, hands_out=True)
     if not locked.is_usable():
         raise CredentialError(f"credential {locked.pk} is {locked.status}: it cannot be rotated")
     if locked.status == Credential.Status.ROTATING and not emergency:

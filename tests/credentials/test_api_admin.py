@@ -147,10 +147,15 @@ def test_human_rotation_through_the_api(setup):
     assert reviewer.post(f"/api/v1/credentials/{new}/rotate/", {}, format="json").status_code == (
         403
     )
+    # Containment only contains (issue 13 item 1): a reviewer's emergency rotation is refused
+    # (it would hand over the successor's secret); the reviewer revokes instead.
     emergency = reviewer.post(
         f"/api/v1/credentials/{new}/rotate/", {"emergency": True}, format="json"
     )
-    assert emergency.status_code == 201
+    assert emergency.status_code == 403
+    assert Credential.objects.get(pk=new).status == "active"
+    revoked = reviewer.post(f"/api/v1/credentials/{new}/revoke/", {}, format="json")
+    assert revoked.status_code == 200
     assert Credential.objects.get(pk=new).status == "revoked"
 
 
