@@ -452,7 +452,11 @@ class ApiTokenViewSet(mixins.CreateModelMixin, ListRetrieve):
         )
         token.token = raw  # on this response only; never stored
         data = s.ApiTokenCreatedSerializer(token).data
-        return Response(data, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+        return Response(
+            data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
 
     @extend_schema(
         request=None, responses={200: s.ApiTokenSerializer, 404: NOT_FOUND, 409: CONFLICT}

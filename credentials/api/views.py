@@ -36,6 +36,8 @@ from ..oauth.views import error_response
 from . import serializers as s
 
 NOT_FOUND = OpenApiResponse(description="No such credential, or not one you may see.")
+# A response that carries a new secret is its only copy: no cache may keep it (RFC 9111).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _owner_team_id(credential: Credential) -> int | None:
@@ -110,7 +112,11 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             expires_at=data.get("expires_at"),
             by=request.user,
         )
-        return Response(selectors.issued_credential_json(issued), status=status.HTTP_201_CREATED)
+        return Response(
+            selectors.issued_credential_json(issued),
+            status=status.HTTP_201_CREATED,
+            headers=NO_STORE,
+        )
 
     @extend_schema(
         request=s.ReasonSerializer, responses={200: s.CredentialSerializer, 404: NOT_FOUND}
@@ -143,7 +149,11 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             public_jwk=body.validated_data.get("public_jwk"),
             reason=body.validated_data["reason"],
         )
-        return Response(selectors.issued_credential_json(issued), status=status.HTTP_201_CREATED)
+        return Response(
+            selectors.issued_credential_json(issued),
+            status=status.HTTP_201_CREATED,
+            headers=NO_STORE,
+        )
 
     @extend_schema(request=s.RevokeAllSerializer, responses={200: s.RevokedCountSerializer})
     @action(detail=False, methods=["post"], url_path="revoke-all")
