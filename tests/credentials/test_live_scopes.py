@@ -123,6 +123,7 @@ def decide(setup, value: str, action: str) -> dict:
     return response.json()
 
 
+@pytest.mark.process_caches  # one query with the signing key memoised
 def test_the_live_scopes_cost_no_extra_query(setup):
     value = token(setup["base"], setup["a"])
     check_access_token(value)  # warm the key memo
