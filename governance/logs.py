@@ -22,8 +22,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from audit import context
 
-# Tasks that beat sends every second or so; their routine lines say nothing.
-QUIET_TASKS = frozenset({"audit.sequence"})
+# Tasks that beat sends every few seconds and that log a line themselves when they did work;
+# their routine lines say nothing.
+QUIET_TASKS = frozenset({"audit.sequence", "trust.fold_usage"})
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(process)d"

@@ -180,3 +180,40 @@ def test_with_secret_on_a_failed_create_issues_nothing():
     with pytest.raises(CommandError):
         run("create", "--team=t1", "--slug=Bad:Slug", "--purpose=p", "--with-secret")
     assert Credential.objects.count() == 0
+
+
+def test_create_with_scope_grants_it_and_the_first_token_carries_it(client):
+    """The README's "Try it": a scope on the command line, then a token that carries it."""
+    import base64
+
+    team = f.TeamFactory(slug="platform")
+    f.team_member(team, username="dan")
+    f.ScopeFactory(name="deploy:read")
+    data = run_json(
+        "create",
+        "--team=platform",
+        "--slug=my-agent",
+        "--purpose=Trying the portal",
+        "--scope=deploy:read",
+        "--with-secret",
+        "--by=dan",
+    )
+    assert data["scopes"] == ["deploy:read"]
+    grant = AuditEntry.objects.get(action="grant.create")
+    assert grant.actor == "user:dan" and grant.reason == "Trying the portal"
+    basic = base64.b64encode(f"my-agent:{data['credential']['client_secret']}".encode()).decode()
+    response = client.post(
+        "/oauth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "deploy:read"
+
+
+def test_create_with_an_unknown_scope_creates_nothing():
+    f.TeamFactory(slug="t1")
+    with pytest.raises(CommandError, match="no scope named 'nope:read'"):
+        run("create", "--team=t1", "--slug=a1", "--purpose=p", "--scope=nope:read")
+    assert not Agent.objects.filter(slug="a1").exists()

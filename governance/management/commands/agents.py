@@ -5,6 +5,7 @@ credentials service, and only ``governance`` may import apps to the left of ``ag
 
     manage.py agents create --team finance-ops --slug invoice-bot --purpose "…" --json
     manage.py agents create … --with-secret --json   # plus client_id and the one-time secret
+    manage.py agents create … --scope deploy:read    # and grant it (the purpose justifies it)
     manage.py agents list [--team T] [--status S] [--json]
     manage.py agents show SLUG [--json]
     manage.py agents suspend|reactivate|decommission SLUG [--reason R] [--by USER] [--json]
@@ -26,7 +27,7 @@ from django.db import transaction
 
 from agents import services
 from agents.errors import RegistryError
-from agents.models import Agent, Team
+from agents.models import Agent, Scope, Team
 from agents.permissions import can_contain_agent, can_manage_agent, can_manage_team
 from credentials.errors import CredentialError
 from credentials.services import credential_issue
@@ -86,6 +87,16 @@ class Command(BaseCommand):
         create.add_argument("--version-label", default="", help="record a first version")
         create.add_argument("--config-digest", default="", help="sha256:<hex> of its config")
         create.add_argument(
+            "--scope",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="grant this scope too (repeatable), through the same service as the portal",
+        )
+        create.add_argument(
+            "--justification", default="", help="why the scopes are granted (default: --purpose)"
+        )
+        create.add_argument(
             "--with-secret",
             action="store_true",
             help="also issue a client secret and print it (the only time it is ever shown)",
@@ -135,6 +146,12 @@ class Command(BaseCommand):
             raise CommandError(f"an agent with slug {options['slug']!r} already exists")
         if options["version_label"] and not options["config_digest"]:
             raise CommandError("--version-label needs --config-digest")
+        scopes = []
+        for name in options["scope"]:
+            scope = Scope.objects.filter(name=name).first()
+            if scope is None:
+                raise CommandError(f"no scope named {name!r}")
+            scopes.append(scope)
         # One transaction: an agent whose secret could not be issued is not left behind.
         with transaction.atomic():
             agent = services.agent_register(
@@ -146,7 +163,15 @@ class Command(BaseCommand):
                 version_label=options["version_label"],
                 config_digest=options["config_digest"],
             )
+            for scope in scopes:
+                services.scope_grant(
+                    agent=agent,
+                    scope=scope,
+                    justification=options["justification"] or options["purpose"],
+                    by=by,
+                )
             result = agent_as_dict(agent)
+            result["scopes"] = [scope.name for scope in scopes]
             if options["with_secret"]:
                 issued = credential_issue(agent=agent, by=by, label="manage.py agents create")
                 result["credential"] = {
