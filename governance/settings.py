@@ -217,6 +217,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The queue beat and the services send to and the workers consume: deployments sharing one
+# Redis database keep apart by it.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # django-celery-beat's DatabaseScheduler that sends only while it holds the beat lock.
 CELERY_BEAT_SCHEDULER = "governance.beat.scheduler:SingleBeatScheduler"
 CELERY_TIMEZONE = TIME_ZONE
