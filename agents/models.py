@@ -385,3 +385,7 @@ class ApiToken(models.Model):
         return self.revoked_at is None and (
             self.expires_at is None or self.expires_at > timezone.now()
         )
+
+
+# Notices are their own package (agents/notices/); their models belong to this app.
+from .notices.models import Notice, NoticeRead, OutboxMessage  # noqa: E402, F401

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
@@ -33,7 +32,7 @@ from agents.permissions import (
 
 from . import services
 from .errors import CredentialError
-from .models import Credential, CredentialNotice, SigningKey
+from .models import Credential, SigningKey
 
 
 class IssueForm(forms.Form):
@@ -251,25 +250,3 @@ class SigningKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         out = services.signing_keys_rotate(force=True)
         self.message_user(request, f"Activated {', '.join(out['activated'])}.", messages.SUCCESS)
-
-
-@admin.register(CredentialNotice)
-class CredentialNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "kind", "credential", "team", "acknowledged_at"]
-    list_filter = ["kind"]
-    readonly_fields = ["credential", "team", "kind", "message", "created_at", "acknowledged_at"]
-    actions = ["acknowledge"]
-
-    def get_queryset(self, request):
-        return CredentialNotice.objects.filter(
-            credential__in=Credential.objects.visible_to(request.user)
-        ).select_related("credential", "team")
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_staff and has_any_role(request.user)
-
-    @admin.action(description="Acknowledge")
-    def acknowledge(self, request, queryset):
-        # A notice is a to-do for the team, not state with an audit trail of its own.
-        count = queryset.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
-        self.message_user(request, f"{count} notice(s) acknowledged.", messages.SUCCESS)

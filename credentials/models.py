@@ -161,30 +161,3 @@ class AssertionJti(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}/{self.jti}"
-
-
-class CredentialNotice(models.Model):
-    """A notice to the owning team about one credential (rotation due, predecessor expired)."""
-
-    class Kind(models.TextChoices):
-        ROTATION_DUE = "rotation_due", "Rotation due"
-        EXPIRED = "expired", "Expired"
-
-    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="notices")
-    team = models.ForeignKey(
-        "agents.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    message = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            # One notice per credential and kind: a re-run of the beat task adds nothing.
-            models.UniqueConstraint(fields=["credential", "kind"], name="notice_once_per_kind")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.credential_id}"

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from agents.models import Agent, Resource
 
 from . import crypto
-from .models import Credential, CredentialNotice, SigningKey
+from .models import Credential, SigningKey
 from .services import IssuedCredential
 
 
@@ -47,13 +47,6 @@ def issued_credential_json(issued: IssuedCredential) -> dict[str, Any]:
     if issued.secret is not None:
         body["client_secret"] = issued.secret  # shown once: this response is the only copy
     return body
-
-
-def notices_for(user) -> QuerySet[CredentialNotice]:
-    """Open notices of the credentials the user may see."""
-    return CredentialNotice.objects.filter(
-        credential__in=Credential.objects.visible_to(user), acknowledged_at__isnull=True
-    ).select_related("credential")
 
 
 def signing_key_usable() -> bool:

@@ -11,6 +11,7 @@ app = Celery("governance")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["governance.auditlog"])  # audit.checkpoint (needs credentials)
+app.autodiscover_tasks(["agents.notices"])  # notices.deliver, notices.sweep_outbox
 app.autodiscover_tasks(["trust.usage"])  # trust.fold_usage (the usage facts' own package)
 
 from governance.ops import metrics as _metrics  # noqa: E402, F401  (task outcome counters)

@@ -46,6 +46,13 @@ SCHEDULE: tuple[Periodic, ...] = (
         description="Marks grants whose expires_at has passed as expired, with an audit entry.",
     ),
     Periodic(
+        name="Deliver undelivered notices",
+        task="notices.sweep_outbox",
+        every_seconds=60,
+        description="Sends notice emails no task sent (never queued, lost, or due for a "
+        "retry after a failure); each row is claimed atomically, so nothing goes out twice.",
+    ),
+    Periodic(
         name="Credential rotation sweep",
         task="credentials.rotation_sweep",
         every_seconds=300,

@@ -224,6 +224,28 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "governance.beat.scheduler:SingleBeatScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# Email (notices): EMAIL_URL (smtp://, smtp+tls://user:password@host:587, smtp+ssl://,
+# consolemail://, filemail:///path) or the EMAIL_HOST family; with neither, the embedded default
+# writes each message as a file under var/mail/ (nothing leaves the machine).
+if "EMAIL_URL" in env:
+    vars().update(env.email_url("EMAIL_URL"))  # django-environ's documented way: EMAIL_* names
+elif "EMAIL_HOST" in env:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # seconds; a hung server fails the attempt
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Agent governance <governance@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Secrets of the credential service. The pepper keys the HMAC of client secrets; the
 # encryption keys (Fernet, newest first) wrap the platform signing keys at rest.
 CREDENTIAL_SECRET_PEPPER = env.str(

@@ -1,3 +1,5 @@
 """The registry's admin: every model, writes through services, rows limited by permission."""
 
+from agents.notices import admin as notices  # noqa: F401
+
 from . import policy, registry, resources  # noqa: F401  (registers the ModelAdmins)

@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from ..notices.api import NoticeViewSet
 from . import views
 
 router = DefaultRouter()
@@ -15,5 +16,6 @@ router.register("connections", views.ConnectionViewSet, basename="connection")
 router.register("workflows", views.WorkflowViewSet, basename="workflow")
 router.register("runs", views.WorkflowRunViewSet, basename="run")
 router.register("tokens", views.ApiTokenViewSet, basename="api-token")
+router.register("notices", NoticeViewSet, basename="notice")
 
 urlpatterns = router.urls

@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from agents.models import Agent, OrganisationPolicy, Resource
+from agents.notices.models import Notice, NoticeKind
+from agents.notices.services import notify
 from agents.permissions import can_decide, can_manage_team
 from audit.principals import SYSTEM, user_principal
 from audit.services import record
 
 from .. import crypto
 from ..errors import CredentialError, CredentialForbidden
-from ..models import Credential, CredentialNotice
+from ..models import Credential
 
 ROTATION_WARNING = dt.timedelta(days=7)
 
@@ -283,39 +285,53 @@ def _team_of(credential: Credential):
 
 
 def credentials_flag_due(*, now: dt.datetime | None = None) -> int:
-    """Notify owning teams of live credentials nearing the maximum age; safe to re-run."""
+    """Notify owning teams of live credentials nearing the maximum age; safe to re-run.
+
+    The notice (kind ``credential.rotation_due``, deduplicated on the credential id) is also
+    what marks a credential as flagged: a re-run skips it in the query.
+    """
     now = now or timezone.now()
     max_age = dt.timedelta(days=OrganisationPolicy.current().credential_max_age_days)
     cutoff = now - max_age + min(ROTATION_WARNING, max_age / 2)
+    flagged_already = Notice.objects.filter(kind=NoticeKind.ROTATION_DUE, dedupe_key=OuterRef("pk"))
     due = (
         Credential.objects.filter(status=Credential.Status.ACTIVE, created_at__lte=cutoff)
-        .exclude(notices__kind=CredentialNotice.Kind.ROTATION_DUE)
+        .exclude(Exists(flagged_already))
         .select_related("agent__owner_team", "resource__owner_team")
     )
     flagged = 0
     for credential in due.iterator():
         with transaction.atomic():
+            # Two sweeps at once: the second waits here and then finds the notice.
+            Credential.objects.select_for_update().filter(pk=credential.pk).first()
+            if Notice.objects.filter(
+                kind=NoticeKind.ROTATION_DUE, dedupe_key=credential.pk
+            ).exists():
+                continue
             age_limit = credential.created_at + max_age
-            _, created = CredentialNotice.objects.get_or_create(
-                credential=credential,
-                kind=CredentialNotice.Kind.ROTATION_DUE,
-                defaults={
-                    "team": _team_of(credential),
-                    "message": (
-                        f"Credential {credential.pk} of {credential.principal} reaches the "
-                        f"maximum age on {age_limit:%Y-%m-%d %H:%M} UTC: rotate it."
-                    ),
-                },
+            notify(
+                kind=NoticeKind.ROTATION_DUE,
+                subject=f"Rotate credential {credential.pk} of {credential.principal}",
+                body=(
+                    f"Credential {credential.pk} of {credential.principal} reaches the "
+                    f"maximum age on {age_limit:%Y-%m-%d %H:%M} UTC: rotate it."
+                ),
+                team=_team_of(credential),
+                link=_portal_link(credential),
+                dedupe_key=credential.pk,
             )
-            if created:
-                _audit(
-                    credential,
-                    action="credential.rotation_due",
-                    by=SYSTEM,
-                    max_age_at=age_limit.isoformat(),
-                )
-                flagged += 1
+            _audit(
+                credential,
+                action="credential.rotation_due",
+                by=SYSTEM,
+                max_age_at=age_limit.isoformat(),
+            )
+            flagged += 1
     return flagged
+
+
+def _portal_link(credential: Credential) -> str:
+    return f"/portal/agents/{credential.agent.slug}/" if credential.agent_id else ""
 
 
 def credentials_expire_due(*, now: dt.datetime | None = None, batch_size: int = 200) -> int:
@@ -338,14 +354,14 @@ def credentials_expire_due(*, now: dt.datetime | None = None, batch_size: int = 
                     reason="rotation overlap ended" if was_rotating else "expires_at passed",
                     action="credential.expire",
                 )
-                CredentialNotice.objects.get_or_create(
-                    credential=credential,
-                    kind=CredentialNotice.Kind.EXPIRED,
-                    defaults={
-                        "team": _team_of(credential),
-                        "message": f"Credential {credential.pk} of {credential.principal} "
-                        "has expired.",
-                    },
+                notify(
+                    kind=NoticeKind.CREDENTIAL_EXPIRED,
+                    subject=f"Credential {credential.pk} of {credential.principal} expired",
+                    body=f"Credential {credential.pk} of {credential.principal} has expired "
+                    f"({'its rotation overlap ended' if was_rotating else 'expires_at passed'}).",
+                    team=_team_of(credential),
+                    link=_portal_link(credential),
+                    dedupe_key=credential.pk,
                 )
         count += len(batch)
         if len(batch) < batch_size:

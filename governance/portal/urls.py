@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import access, agents, credentials, lifecycle
+from .views import access, agents, credentials, lifecycle, notices
 
 app_name = "portal"
 
@@ -20,6 +20,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", agents.dashboard, name="dashboard"),
     path("agents/", agents.agent_list, name="agent-list"),
+    path("notices/", notices.inbox, name="notices"),
+    path("notices/read-all/", notices.mark_all_read, name="notices-read-all"),
+    path("notices/<int:notice_id>/read/", notices.mark_read, name="notice-read"),
     # Outside agents/<slug>/, so that no slug (not even "new") is shadowed.
     path("new-agent/", agents.agent_register, name="agent-register"),
     path(AGENT, agents.agent_detail, name="agent-detail"),

@@ -11,9 +11,10 @@ import pytest
 from django.utils import timezone
 
 from agents.models import OrganisationPolicy
+from agents.notices.models import Notice, NoticeKind
 from audit.models import AuditEntry
 from credentials import services, signing, tasks
-from credentials.models import Credential, CredentialNotice, SigningKey
+from credentials.models import Credential, SigningKey
 from credentials.tokens import check_access_token
 
 from .conftest import agent_with_secret, make_keypair
@@ -70,7 +71,8 @@ def test_self_rotation_overlaps_then_the_sweep_expires_the_predecessor(client, i
     assert old.status == "expired"
     assert get_token(client, agent.client_id, agent.secret).status_code == 401
     assert get_token(client, agent.client_id, new_secret).status_code == 200
-    assert CredentialNotice.objects.filter(credential=old, kind="expired").count() == 1
+    expired = Notice.objects.filter(kind=NoticeKind.CREDENTIAL_EXPIRED, dedupe_key=old.pk)
+    assert expired.count() == 1 and expired.get().team == agent.agent.owner_team
     assert AuditEntry.objects.filter(action="credential.expire", credential_id=old.pk).count() == 1
 
 
@@ -130,10 +132,11 @@ def test_the_sweep_flags_credentials_near_max_age_once(client):
     result = tasks.rotation_sweep()
     assert result == {"flagged": 1, "expired": 0}
     assert tasks.rotation_sweep() == {"flagged": 0, "expired": 0}
-    notice = CredentialNotice.objects.get(kind="rotation_due")
-    assert notice.credential_id == agent.credential_id
+    notice = Notice.objects.get(kind=NoticeKind.ROTATION_DUE)
+    assert notice.dedupe_key == agent.credential_id
     assert notice.team == agent.agent.owner_team
-    assert not CredentialNotice.objects.filter(credential_id=fresh.credential_id).exists()
+    assert notice.outbox.count() == 1  # one email, queued with the notice
+    assert not Notice.objects.filter(dedupe_key=fresh.credential_id).exists()
     assert AuditEntry.objects.filter(action="credential.rotation_due").count() == 1
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from agents import services as registry
+from agents.notices.services import notify
 from audit.chain import sequence_pending
 from audit.services import checkpoint_create, record
 from governance.approvals.services import approval_request_open
@@ -45,6 +46,7 @@ def admin_client():
     )
     admin = f.platform_admin()
     registry.api_token_create(user=admin, name="ci", by=admin)
+    notify(kind="test.fill", subject="A notice", body="", user=admin)
     for i in range(settings.API_MAX_PAGE_SIZE + 5):
         record(actor="system", action="test.fill", target_id=str(i))
     sequence_pending()

@@ -38,3 +38,12 @@ def reason_text(code) -> str:
 def budget_unit() -> str:
     """The unit of budgets and costs (``BUDGET_UNIT``), for labels."""
     return settings.BUDGET_UNIT
+
+
+@register.simple_tag(takes_context=True)
+def unread_notices(context) -> int:
+    """The header's unread count: one COUNT query, only on pages that show the header."""
+    from agents.notices.selectors import unread_count
+
+    user = context.get("user")
+    return unread_count(user) if user is not None and user.is_authenticated else 0
