@@ -228,7 +228,12 @@ CELERY_TIMEZONE = TIME_ZONE
 # consolemail://, filemail:///path) or the EMAIL_HOST family; with neither, the embedded default
 # writes each message as a file under var/mail/ (nothing leaves the machine).
 if "EMAIL_URL" in env:
-    vars().update(env.email_url("EMAIL_URL"))  # django-environ's documented way: EMAIL_* names
+    _email = env.email_url("EMAIL_URL")
+    if _email.get("EMAIL_FILE_PATH") and not _email["EMAIL_FILE_PATH"].startswith("/"):
+        # django-environ drops the root of filemail:///var/mail; the URL means an absolute path.
+        _email["EMAIL_FILE_PATH"] = "/" + _email["EMAIL_FILE_PATH"]
+    # django-environ's documented way: the EMAIL_* names it parsed become settings.
+    vars().update({name: value for name, value in _email.items() if value is not None})
 elif "EMAIL_HOST" in env:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env.str("EMAIL_HOST")

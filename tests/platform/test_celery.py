@@ -148,3 +148,44 @@ def test_embedded_beat_and_filesystem_broker_across_processes(tmp_path):
     assert "Sending due task test: expire grants every second" in log  # beat sent it
     assert "agents.expire_grants" in log and "succeeded" in log  # the worker ran it
     assert (tmp_path / "var" / "broker" / "out").is_dir()
+
+
+def test_a_notice_is_emailed_once_by_a_real_worker(tmp_path, redis_url, monkeypatch):
+    """The worker process sends through the email backend of its environment (EMAIL_URL), and
+    the task queued twice plus the sweep still make one message."""
+    from agents.notices.models import OutboxMessage
+    from agents.notices.services import notify
+    from governance.celery import app
+
+    team = f.TeamFactory(slug="mailers")
+    f.team_member(team, username="mo")
+    notice = notify(kind="credential.rotation_due", subject="Rotate it", body="Now.", team=team)
+    message = notice.outbox.get()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        available_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    mail_dir = tmp_path / "mail"
+    monkeypatch.setenv("EMAIL_URL", f"filemail://{mail_dir}")
+    queue = f"test-platform-{uuid.uuid4().hex[:12]}"
+    worker = _start_worker(tmp_path, broker=redis_url, extra=["-Q", queue])
+    try:
+        with app.connection_for_write(redis_url) as conn:
+            for name, args in [
+                ("notices.deliver", [message.pk]),
+                ("notices.sweep_outbox", []),
+                ("notices.deliver", [message.pk]),
+            ]:
+                app.send_task(name, args=args, queue=queue, connection=conn)
+        deadline = time.monotonic() + 60
+        log = tmp_path / "worker.log"
+        while log.read_text().count("succeeded") < 3 and time.monotonic() < deadline:
+            assert worker.poll() is None, f"worker died:\n{log.read_text()[-3000:]}"
+            time.sleep(0.3)
+    finally:
+        _stop(worker)
+    message.refresh_from_db()
+    assert message.delivered_at is not None and message.attempts == 1, log.read_text()[-3000:]
+    (sent,) = list(mail_dir.iterdir())
+    text = sent.read_text()
+    assert "Subject: [Agent governance] Rotate it" in text and "To: mo@example.test" in text
+    assert f"Message-ID: <notice-{message.pk}@" in text
