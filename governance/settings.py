@@ -188,6 +188,10 @@ SPECTACULAR_SETTINGS = {
         "CredentialStatusEnum": "credentials.models.Credential.Status",
         "CredentialKindEnum": "credentials.models.Credential.Kind",
         "ApprovalStatusEnum": "governance.approvals.models.ApprovalRequest.Status",
+        "ClaimTypeEnum": "trust.attestations.models.ClaimType",
+        "AttestationResultEnum": "trust.attestations.models.Result",
+        "AttestorStatusEnum": "trust.attestations.models.Attestor.Status",
+        "AttestorAlgorithmEnum": "trust.attestations.models.KEY_ALGORITHMS",
     },
 }
 
@@ -301,6 +305,12 @@ CREDENTIAL_AUTH_FAILURES_PER_CLIENT = (
 CREDENTIAL_AUTH_FAILURES_PER_ADDRESS = (
     env.int("CREDENTIAL_AUTH_FAILURES_PER_ADDRESS", default=100),
     env.int("CREDENTIAL_AUTH_FAILURES_WINDOW_SECONDS", default=300),
+)
+# Refused attestation submissions tolerated per source address and window (refusals,
+# seconds): beyond them the address waits (429), which bounds what it can write to the audit log.
+ATTESTATION_REFUSALS_PER_ADDRESS = (
+    env.int("ATTESTATION_REFUSALS_PER_ADDRESS", default=30),
+    env.int("ATTESTATION_REFUSALS_WINDOW_SECONDS", default=300),
 )
 
 # Platform signing keys: the algorithm of new keys, how old the current key gets before the

@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("agents.api.urls")),
     path("", include("credentials.api.urls")),
     path("", include("governance.approvals.api.urls")),
+    path("", include("trust.attestations.api.urls")),
     path("audit/", include("governance.auditlog.api_urls")),
 ]
 

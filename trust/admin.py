@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from agents.models import TrustLevel
 from agents.permissions import can_see_everything, is_platform_admin
 
+from .attestations import admin as _attestations_admin  # noqa: F401  (registers its admins)
 from .errors import TrustError
 from .models import AgentTrust
 from .services import SCORE_MAX, SCORE_MIN, trust_level_set

@@ -12,5 +12,6 @@ class AgentTrust(Agent):
         verbose_name_plural = "agent trust levels"
 
 
-# Usage facts (the audit log's aggregator) live in their own module.
+# Usage facts (the audit log's aggregator) and attestations live in their own packages.
+from .attestations.models import Attestation, Attestor  # noqa: E402, F401
 from .usage.models import UsageBaseline, UsageHour, UsageTotal, UsageWatermark  # noqa: E402, F401

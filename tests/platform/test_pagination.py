@@ -21,7 +21,9 @@ from governance.approvals.services import approval_request_open
 from governance.auditlog.keys import sign_checkpoint
 from governance.pagination import MAX_OFFSET
 from tests import factories as f
+from tests.attestations.signers import ed25519_signer, register
 from tests.routes import all_routes
+from trust.attestations.services import attestation_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +46,9 @@ def admin_client():
     approval_request_open(
         agent=agent, resource=resource, connection_id=connection.pk, action="read", cost=Decimal(0)
     )
+    signer = ed25519_signer()
+    register(signer)
+    attestation_submit(jws=signer.sign(agent))
     admin = f.platform_admin()
     registry.api_token_create(user=admin, name="ci", by=admin)
     notify(kind="test.fill", subject="A notice", body="", user=admin)

@@ -2,6 +2,7 @@
 
     manage.py trust show SLUG [--json]
     manage.py trust set SLUG --score 80 --level trusted --reason "…" [--by USER] [--json]
+    manage.py trust attestors list|add|revoke …   (see trust/attestations/cli.py)
 
 ``--by`` must name a platform admin (the same rule as the admin page); without it the change
 is audited as ``system``. Errors exit non-zero and change nothing.
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agents.models import Agent, TrustLevel
 from agents.permissions import is_platform_admin
+from trust.attestations import cli as attestors_cli
 from trust.errors import TrustError
 from trust.services import trust_level_set
 
@@ -45,8 +47,11 @@ class Command(BaseCommand):
         st.add_argument("--reason", required=True)
         st.add_argument("--by", metavar="USERNAME", help="the platform admin acting (audited)")
         st.add_argument("--json", action="store_true")
+        attestors_cli.add_parser(sub)
 
     def handle(self, *args, **options):
+        if options["action"] == "attestors":
+            return attestors_cli.run(options, self.stdout)
         agent = Agent.objects.filter(slug=options["slug"]).first()
         if agent is None:
             raise CommandError(f"no agent with slug {options['slug']!r}")
