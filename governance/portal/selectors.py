@@ -9,21 +9,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from agents.models import Agent, Scope
 from agents.permissions import can_contain_agent, can_manage_agent
 from audit.models import AuditEntry
 from credentials.models import Credential
+from trust.attestations.selectors import agent_attestations
+from trust.usage.selectors import usage_evidence
 
 from .sentences import sentence
 
 HISTORY = 20
 VERSIONS = 10
 CREDENTIALS = 20
+ATTESTATIONS = 20
 
 
 def agent_page(agent: Agent, user) -> dict[str, Any]:
     """Everything the agent page shows, for this user."""
+    now = timezone.now()
     may_manage = can_manage_agent(user, agent)
     live = agent.status != Agent.Status.DECOMMISSIONED
     history = list(
@@ -33,15 +38,28 @@ def agent_page(agent: Agent, user) -> dict[str, Any]:
         "agent": agent,
         "may_manage": may_manage and live,
         "may_contain": can_contain_agent(user, agent),
-        "grants": agent.grants.active()
-        .select_related("scope", "granted_by")
-        .order_by("scope__name"),
+        **_usage(agent, now),
         "connections": agent.connections.select_related("resource").order_by("resource__name"),
         "versions": agent.versions.order_by("-created_at")
         .select_related("reviewed_by")
         .prefetch_related(Prefetch("requested_scopes", queryset=Scope.objects.order_by("name")))[
             :VERSIONS
         ],
-        "credentials": Credential.objects.filter(agent=agent).order_by("-created_at")[:CREDENTIALS],
         "history": [(entry, sentence(entry, subject=agent.principal)) for entry in history],
+        "attestations": agent_attestations(agent, at=now, limit=ATTESTATIONS),
+        "now": now,
+    }
+
+
+def _usage(agent: Agent, now) -> dict[str, Any]:
+    """Grants and credentials, each with its use as the audit log's aggregator knows it."""
+    evidence = usage_evidence(agent_ids=[agent.pk], now=now)
+    grants = (
+        agent.grants.active().select_related("scope", "granted_by").order_by("scope__name")
+    )
+    credentials = Credential.objects.filter(agent=agent).order_by("-created_at")[:CREDENTIALS]
+    return {
+        "grants": [(g, evidence.grant(agent.pk, g.scope.name)) for g in grants],
+        "credentials": [(c, evidence.credential(c.pk)) for c in credentials],
+        "usage_as_of": evidence.as_of,
     }

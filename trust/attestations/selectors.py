@@ -9,8 +9,8 @@ that agent (a new fail replaces an old pass). A statement about a configuration 
 than the agent's current version's says nothing about what runs now, so it earns nothing
 (``insufficient_data``). Each factor puts the attestor's ``cap`` at stake: all passes earn it
 all (``met``), all fails earn nothing (``unmet``), a mix earns the share that passed
-(``partial``). Points not earned are what a fail costs: the component is earned over possible,
-so a failing attestor pulls it down by its cap.
+(``partial``). A fail is points not earned (a factor is never negative): as the attestor's
+latest word it replaces an earlier pass, so the score drops by what the pass earned.
 """
 
 from __future__ import annotations

@@ -1,0 +1,110 @@
+"""The agent page's trust panel: attestations, usage per grant, credentials with their use;
+the same number of queries however much there is to show; another team's agent is a 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from credentials.services import credential_issue
+from tests import factories as f
+from tests.attestations.signers import ed25519_signer, register
+from tests.usage.history import History
+from trust.attestations.services import attestation_submit, attestor_revoke
+from trust.usage.fold import usage_fold
+
+from .conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(user, agent):
+    return client_for(user).get(f"/portal/agents/{agent.slug}/")
+
+
+def test_attestations_say_whether_they_count(org):
+    agent = org["ours"]
+    good, gone = ed25519_signer("acme-audit"), ed25519_signer("old-audit")
+    register(good, cap=20)
+    register(gone, cap=10)
+    attestation_submit(jws=good.sign(agent))
+    attestation_submit(jws=good.sign(agent, claim_type="config_scan", result="fail"))
+    attestation_submit(jws=gone.sign(agent))
+    attestor_revoke(attestor=gone_attestor(gone), by="system", reason="retired")
+
+    html = _page(org["alice"], agent).content.decode()
+
+    assert "Acme Audit" in html and "Old Audit" in html
+    assert "Security audit" in html and "Configuration scan" in html
+    assert 'class="badge result-fail"' in html
+    assert "no — the attestor was revoked" in html
+    assert html.count(">yes<") == 2
+
+
+def gone_attestor(signer):
+    from trust.attestations.models import Attestor
+
+    return Attestor.objects.get(name=signer.name)
+
+
+def test_usage_per_grant_and_credential(org):
+    agent = org["ours"]
+    f.ScopeGrantFactory(agent=agent, scope=org["read"])
+    issued = credential_issue(agent=agent, by="system")
+    now = timezone.now()
+    History().decision(
+        agent, now - dt.timedelta(days=3), resource="ledger", action="read", times=4
+    ).token(agent, now - dt.timedelta(days=2), credential=issued.credential.pk, times=2).write()
+    usage_fold()
+
+    html = _page(org["alice"], agent).content.decode()
+
+    grant_row = html.split('data-grant="ledger:read"')[1].split("</tr>")[0]
+    assert "4 / 4" in grant_row
+    assert (now - dt.timedelta(days=3)).strftime("%Y-%m-%d") in grant_row
+    credential_row = html.split(f'data-credential="{issued.credential.pk}"')[1].split("</tr>")[0]
+    assert "<td>2</td>" in credential_row
+    assert "counted from the audit log up to" in html
+
+
+def test_empty_states_say_what_fills_them(org):
+    html = _page(org["alice"], org["ours"]).content.decode()
+    assert "No attestations. A registered attestor" in html
+
+
+def test_other_teams_agent_is_404(org):
+    assert _page(org["bob"], org["ours"]).status_code == 404
+    assert _page(org["rita"], org["ours"]).status_code == 200
+
+
+def _fill(agent, n: int, signer) -> None:
+    scopes = [f.ScopeFactory(name=f"res{agent.pk}x{i}:read") for i in range(n)]
+    for scope in scopes:
+        f.ScopeGrantFactory(agent=agent, scope=scope)
+    for _ in range(n):
+        credential_issue(agent=agent, by="system")
+        attestation_submit(jws=signer.sign(agent, iat=int(time.time()) - 5))
+    version = f.AgentVersionFactory(agent=agent)
+    agent.current_version = version
+    agent.save(update_fields=["current_version"])
+
+
+def test_query_count_is_flat(org):
+    signer = ed25519_signer()
+    register(signer)
+    small, large = org["ours"], f.AgentFactory(slug="red-big", owner_team=org["red"])
+    _fill(small, 1, signer)
+    _fill(large, 12, signer)
+    counts = []
+    for agent in (small, large):
+        client = client_for(org["alice"])
+        client.get(f"/portal/agents/{agent.slug}/")  # warm the session and per-process caches
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/portal/agents/{agent.slug}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
