@@ -54,9 +54,7 @@ def agent_page(agent: Agent, user) -> dict[str, Any]:
 def _usage(agent: Agent, now) -> dict[str, Any]:
     """Grants and credentials, each with its use as the audit log's aggregator knows it."""
     evidence = usage_evidence(agent_ids=[agent.pk], now=now)
-    grants = (
-        agent.grants.active().select_related("scope", "granted_by").order_by("scope__name")
-    )
+    grants = agent.grants.active().select_related("scope", "granted_by").order_by("scope__name")
     credentials = Credential.objects.filter(agent=agent).order_by("-created_at")[:CREDENTIALS]
     return {
         "grants": [(g, evidence.grant(agent.pk, g.scope.name)) for g in grants],
