@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -16,6 +17,10 @@ from .querysets import AgentQuerySet, ScopeGrantQuerySet
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
     "Use 1–64 lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+)
+action_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_.-]*$",
+    "An action is lowercase letters, digits, '.', '_' and '-', such as 'read'.",
 )
 scope_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_.-]*:[a-z0-9][a-z0-9_.-]*$",
@@ -87,9 +92,20 @@ class TeamGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class Scope(models.Model):
-    """One entry of the scope catalogue, ``resource:action``."""
+    """One entry of the scope catalogue: one action on one resource.
+
+    ``resource`` and ``action`` are the relation the decision point reads; ``name``
+    (``<resource slug>:<action>``) is the string tokens carry, derived from them and never
+    edited (a resource's slug never changes either). A scope with no resource is a legacy entry
+    whose name matched no resource when scopes became relations: it cannot be granted or
+    decided until a resource with that slug is registered, which adopts it.
+    """
 
     name = models.CharField(max_length=130, unique=True, validators=[scope_name_validator])
+    resource = models.ForeignKey(
+        "Resource", null=True, blank=True, on_delete=models.PROTECT, related_name="scopes"
+    )
+    action = models.CharField(max_length=64, validators=[action_validator])
     description = models.TextField(blank=True)
     sensitivity = models.CharField(
         max_length=10, choices=Sensitivity.choices, default=Sensitivity.LOW
@@ -97,17 +113,35 @@ class Scope(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "action"],
+                condition=Q(resource__isnull=False),
+                name="scope_unique_resource_action",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def resource_part(self) -> str:
-        return self.name.split(":", 1)[0]
+    def clean(self) -> None:
+        if self.resource_id is None:
+            return
+        expected = scope_name_for(self.resource.slug, self.action)
+        if not self.name:
+            self.name = expected  # a form that does not show the derived name
+        elif self.name != expected:
+            raise ValidationError({"name": "A scope's name is <resource slug>:<action>."})
 
     @property
-    def action_part(self) -> str:
-        return self.name.split(":", 1)[1]
+    def needs_request(self) -> bool:
+        """Sensitive and critical scopes are granted through a reviewed request, never directly."""
+        return self.sensitivity != Sensitivity.LOW
+
+
+def scope_name_for(resource_slug: str, action: str) -> str:
+    """The name tokens carry for ``action`` on the resource ``resource_slug``."""
+    return f"{resource_slug}:{action}"
 
 
 class Agent(models.Model):

@@ -42,7 +42,9 @@ def make_world(slug: str = "bench-ledger") -> BenchWorld:
     resource, _ = Resource.objects.get_or_create(
         slug=slug, defaults={"name": "Bench ledger", "audience": f"https://{slug}.bench.test"}
     )
-    scope, _ = Scope.objects.get_or_create(name=f"{slug}:read")
+    scope, _ = Scope.objects.get_or_create(
+        name=f"{slug}:read", defaults={"resource": resource, "action": "read"}
+    )
     agent = Agent.objects.filter(slug="bench-agent").first() or registry.agent_register(
         slug="bench-agent", display_name="Bench agent", purpose="Benchmarks.", owner_team=team
     )

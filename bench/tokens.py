@@ -84,7 +84,7 @@ def _make_world(issuer: str):
         slug="bench-agent",
         defaults={"display_name": "Bench agent", "purpose": "benchmark", "owner_team": team},
     )
-    scope, _ = Scope.objects.get_or_create(name="ledger:read")
+    scope, _ = Scope.objects.get_or_create(name="ledger:read", defaults={"action": "read"})
     ScopeGrant.objects.get_or_create(agent=agent, scope=scope, defaults={"justification": "b"})
     secret = services.credential_issue(agent=agent, by="system:bench").secret
     private = ec.generate_private_key(ec.SECP256R1())

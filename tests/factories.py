@@ -62,12 +62,28 @@ class TeamFactory(factory.django.DjangoModelFactory):
             team_group(team)
 
 
+AUTO_AUDIENCE = ".scopes.example.test"
+
+
+def resource_named(slug: str) -> m.Resource:
+    """The resource with this slug, registered on the fly for a scope named after it."""
+    audience = f"https://{slug.replace('_', '-')}{AUTO_AUDIENCE}"
+    resource, _ = m.Resource.objects.get_or_create(
+        slug=slug, defaults={"name": slug.title(), "audience": audience}
+    )
+    return resource
+
+
 class ScopeFactory(factory.django.DjangoModelFactory):
+    """A scope; ``name="ledger:read"`` binds it to the resource ``ledger`` (made if missing)."""
+
     class Meta:
         model = m.Scope
         django_get_or_create = ("name",)
 
-    name = factory.Sequence(lambda n: f"resource{n}:read")
+    name = factory.Sequence(lambda n: f"catalogue{n}:read")
+    resource = factory.LazyAttribute(lambda s: resource_named(s.name.split(":", 1)[0]))
+    action = factory.LazyAttribute(lambda s: s.name.split(":", 1)[1])
     description = "A scope made by a test."
 
 
@@ -110,6 +126,19 @@ class ResourceFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"resource{n}")
     name = factory.LazyAttribute(lambda r: r.slug.title())
     audience = factory.LazyAttribute(lambda r: f"https://{r.slug}.example.test")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # A resource a ScopeFactory made on the fly for its name is the one a test means.
+        made = model_class.objects.filter(
+            slug=kwargs.get("slug"), audience__endswith=AUTO_AUDIENCE
+        ).first()
+        if made is None:
+            return super()._create(model_class, *args, **kwargs)
+        for name, value in kwargs.items():
+            setattr(made, name, value)
+        made.save()
+        return made
 
 
 class ConnectionFactory(factory.django.DjangoModelFactory):

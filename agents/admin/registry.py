@@ -27,11 +27,8 @@ from ..permissions import (
     is_team_member,
     teams_managed_by,
 )
-from ..services.registry import (
-    AGENT_FIELDS,
-    SCOPE_FIELDS,
-    TEAM_FIELDS,
-)
+from ..services.catalogue import SCOPE_FIELDS
+from ..services.registry import AGENT_FIELDS, TEAM_FIELDS
 from .base import CatalogueAdmin, ReadOnlyInline, TeamScopedAdmin, badge
 
 
@@ -341,12 +338,15 @@ class AgentVersionAdmin(ManagedAgentFormMixin, TeamScopedAdmin):
 
 @admin.register(Scope)
 class ScopeAdmin(CatalogueAdmin):
-    list_display = ["name", "sensitivity_badge", "description"]
-    list_filter = ["sensitivity"]
+    list_display = ["name", "resource", "action", "sensitivity_badge", "description"]
+    list_filter = ["sensitivity", ("resource", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["resource"]
     search_fields = ["name", "description"]
+    fields = ["resource", "action", "name", "sensitivity", "description"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["name"] if obj else []
+        # The name is derived from the resource and action, which are the scope's identity.
+        return ["name", "resource", "action"] if obj else ["name"]
 
     @admin.display(description="sensitivity", ordering="sensitivity")
     def sensitivity_badge(self, obj):
@@ -355,7 +355,8 @@ class ScopeAdmin(CatalogueAdmin):
     def create(self, request, obj, form):
         data = form.cleaned_data
         return services.scope_create(
-            name=data["name"],
+            resource=data["resource"],
+            action=data["action"],
             description=data.get("description", ""),
             sensitivity=data["sensitivity"],
             by=request.user,

@@ -22,11 +22,9 @@ from ..permissions import (
     restrict,
     teams_managed_by,
 )
-from ..services.registry import (
-    CONNECTION_FIELDS,
-    RESOURCE_FIELDS,
-    WORKFLOW_FIELDS,
-)
+from ..services.catalogue import RESOURCE_FIELDS
+from ..services.connections import CONNECTION_FIELDS
+from ..services.registry import WORKFLOW_FIELDS
 from .base import TeamScopedAdmin, badge
 from .registry import ManagedAgentFormMixin, ReasonActionForm, _reason
 

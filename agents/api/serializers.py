@@ -75,14 +75,30 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class ScopeSerializer(serializers.ModelSerializer):
+    resource = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Resource.objects.all(),
+        allow_null=True,
+        help_text="Slug of the resource the scope belongs to (null only for a legacy scope "
+        "whose name matched no resource).",
+    )
+    action = serializers.RegexField(r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
+
+    def validate_resource(self, value):
+        if value is None:
+            raise serializers.ValidationError("A new scope belongs to a resource.")
+        return value
+
     class Meta:
         model = Scope
-        fields = ["name", "description", "sensitivity"]
+        fields = ["name", "resource", "action", "description", "sensitivity"]
+        read_only_fields = ["name"]  # <resource>:<action>, what tokens carry
 
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None:
-            fields["name"].read_only = True
+            fields["resource"].read_only = True
+            fields["action"].read_only = True
         return fields
 
 

@@ -244,7 +244,7 @@ class ScopeViewSet(
 ):
     """The scope catalogue, by name (``resource:action``); platform admins edit it."""
 
-    queryset = Scope.objects.all()
+    queryset = Scope.objects.select_related("resource")
     serializer_class = s.ScopeSerializer
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"

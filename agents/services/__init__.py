@@ -1,9 +1,12 @@
 """Every state change of the registry, each one transaction with its audit entry.
 
 ``lifecycle`` holds register/suspend/reactivate/decommission, grants and runs; ``registry`` the
-create/edit services behind the admin and the API; ``tokens`` the personal API tokens.
+create/edit services of teams, agents, workflows and policy; ``catalogue`` scopes and resources;
+``connections`` connections; ``tokens`` the personal API tokens.
 """
 
+from .catalogue import resource_create, resource_update, scope_create, scope_update
+from .connections import connection_create, connection_delete, connection_update
 from .lifecycle import (
     agent_decommission,
     agent_reactivate,
@@ -20,14 +23,7 @@ from .lifecycle import (
 from .registry import (
     agent_update,
     agent_version_review,
-    connection_create,
-    connection_delete,
-    connection_update,
     policy_update,
-    resource_create,
-    resource_update,
-    scope_create,
-    scope_update,
     team_create,
     team_members_set,
     team_update,

@@ -173,6 +173,8 @@ def scope_grant(
     """Grant a scope to an agent, with a justification and an optional expiry."""
     if not agent.is_active:
         raise GrantError(f"agent {agent.slug} is {agent.status}: grants need an active agent")
+    if scope.resource_id is None:
+        raise GrantError(f"scope {scope.name} belongs to no resource: it cannot be granted")
     if not justification.strip():
         raise GrantError("a grant needs a justification")
     if expires_at is not None and expires_at <= timezone.now():

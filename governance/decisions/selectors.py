@@ -79,10 +79,12 @@ def _sql_and_select(vendor: str) -> tuple[str, Select]:
     """The one query and its named columns (names from model metadata, statuses parameters)."""
     scope, grant = table(Scope), table(ScopeGrant)
     expires = column(ScopeGrant, "expires_at", "g")
+    # The scope is the catalogue's (resource, action) relation, never a parsed name.
     granted = (
         f"FROM {grant} g JOIN {scope} s "
         f"ON {column(Scope, 'id', 's')} = {column(ScopeGrant, 'scope', 'g')} "
-        f"WHERE {column(ScopeGrant, 'agent', 'g')} = %s AND {column(Scope, 'name', 's')} = %s "
+        f"WHERE {column(ScopeGrant, 'agent', 'g')} = %s "
+        f"AND {column(Scope, 'resource', 's')} = %s AND {column(Scope, 'action', 's')} = %s "
         f"AND {column(ScopeGrant, 'status', 'g')} = %s "
         f"AND ({expires} IS NULL OR {expires} > %s)"
     )
@@ -90,7 +92,7 @@ def _sql_and_select(vendor: str) -> tuple[str, Select]:
         (
             "scope_id",
             f"(SELECT {column(Scope, 'id')} FROM {scope} "  # noqa: S608
-            f"WHERE {column(Scope, 'name')} = %s)",
+            f"WHERE {column(Scope, 'resource')} = %s AND {column(Scope, 'action')} = %s)",
             None,
         ),
         ("granted", f"EXISTS (SELECT 1 {granted})", None),
@@ -119,9 +121,10 @@ def _sql_and_select(vendor: str) -> tuple[str, Select]:
 
 
 def decision_context(
-    *, agent_id: int | None, resource_id: int, scope_name: str, now: dt.datetime
+    *, agent_id: int | None, resource_id: int, action: str, now: dt.datetime
 ) -> DecisionContext:
-    """Scope known? granted? the connection, the organisation policy — one round trip."""
+    """Scope of ``action`` on the resource known? granted? the connection, the organisation
+    policy — one round trip."""
     sql, select = _sql_and_select(connection.vendor)
     stamp = connection.ops.adapt_datetimefield_value(now)
     agent = agent_id or 0
@@ -130,9 +133,10 @@ def decision_context(
         cursor.execute(
             sql,
             [
-                scope_name,
-                *(agent, scope_name, active, stamp),  # granted
-                *(agent, scope_name, active, stamp),  # granted_until
+                resource_id,
+                action,
+                *(agent, resource_id, action, active, stamp),  # granted
+                *(agent, resource_id, action, active, stamp),  # granted_until
                 agent,
                 resource_id,
                 _POLICY_ID,

@@ -36,8 +36,8 @@ def _build_world() -> World:
     team_b = f.TeamFactory(slug="team-b")
     agent_a = f.AgentFactory(slug="agent-a", owner_team=team_a)
     agent_b = f.AgentFactory(slug="agent-b", owner_team=team_b)
-    scope = f.ScopeFactory(name="ledger:read")
     resource = f.ResourceFactory(slug="ledger", owner_team=team_a)
+    scope = f.ScopeFactory(name="ledger:read")
     resource_b = f.ResourceFactory(slug="crm", owner_team=team_b)
     return World(
         team_a=team_a,

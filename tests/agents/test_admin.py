@@ -188,6 +188,9 @@ def test_service_refusal_comes_back_as_a_form_error(world, admin_client_for):
 
 
 def test_connection_edit_audits_before_and_after(world, admin_client_for):
+    from tests import factories as f
+
+    f.ScopeFactory(name="ledger:write")
     response = admin_client_for("own").post(
         f"/admin/agents/connection/{world.conn_a.pk}/change/",
         {

@@ -78,8 +78,10 @@ BAD_CREATES = [
         },
         {"requested_scopes"},
     ),
-    ("scopes", {"name": "no-colon"}, {"name"}),
-    ("scopes", {"name": "crm:read", "sensitivity": "extreme"}, {"sensitivity"}),
+    ("scopes", {"resource": "crm", "action": "No Colon!"}, {"action"}),
+    ("scopes", {"resource": "nowhere", "action": "read"}, {"resource"}),
+    ("scopes", {"resource": None, "action": "read"}, {"resource"}),
+    ("scopes", {"resource": "crm", "action": "read", "sensitivity": "extreme"}, {"sensitivity"}),
     ("grants", {"agent": "agent-a", "scope": "ledger:read"}, {"justification"}),
     ("grants", {"agent": "agent-a", "scope": "nope:read", "justification": "x"}, {"scope"}),
     (

@@ -145,7 +145,7 @@ def _create_bodies(w):
         "connections": {"agent": "agent-a", "resource": "crm", "allowed_actions": ["read"]},
         "workflows": {"slug": "new-wf", "name": "New", "owner_team": "team-a"},
         "runs": {"workflow": "close-a", "run_id": "run-new"},
-        "scopes": {"name": "crm:read", "sensitivity": "high"},
+        "scopes": {"resource": "crm", "action": "write", "sensitivity": "high"},
         "resources": {
             "slug": "billing",
             "name": "Billing",
@@ -166,6 +166,7 @@ def test_create(world, api, endpoint, role):
     from tests import factories as f
 
     f.ScopeFactory(name="other:write")
+    f.ScopeFactory(name="crm:read")
     table = ADMIN_ONLY_CREATE if endpoint in ("teams", "scopes") else CREATE
     status = table[role]
     before = AuditEntry.objects.count()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from agents import services
 from agents.errors import InvalidTransition, RegistryError
@@ -46,6 +47,8 @@ def test_decommissioned_agent_is_not_edited_or_connected():
 
 def test_connection_lifecycle_audits_before_and_after():
     agent, resource = f.AgentFactory(), f.ResourceFactory()
+    for action in ("read", "write"):
+        f.ScopeFactory(name=f"{resource.slug}:{action}")
     connection = services.connection_create(
         agent=agent, resource=resource, allowed_actions=["write", "read", "read"]
     )
@@ -78,3 +81,37 @@ def test_workflow_needs_an_active_team():
     team = f.TeamFactory(is_active=False)
     with pytest.raises(RegistryError, match="not active"):
         services.workflow_create(slug="wf", name="Wf", owner_team=team)
+
+
+def test_a_connection_allows_only_actions_the_catalogue_covers():
+    agent, resource = f.AgentFactory(), f.ResourceFactory()
+    f.ScopeFactory(name=f"{resource.slug}:read")
+    f.ScopeFactory(name="elsewhere:delete")  # another resource's action covers nothing here
+    with pytest.raises(RegistryError, match=r"no scope of resource .* covers 'delete'"):
+        services.connection_create(agent=agent, resource=resource, allowed_actions=["delete"])
+    connection = services.connection_create(
+        agent=agent, resource=resource, allowed_actions=["read"]
+    )
+    with pytest.raises(RegistryError, match="covers 'write'"):
+        services.connection_update(
+            connection=connection, data={"allowed_actions": ["read", "write"]}
+        )
+    connection.refresh_from_db()
+    assert connection.allowed_actions == ["read"]
+    assert AuditEntry.objects.filter(action="connection.update").count() == 0
+
+
+def test_a_scope_is_named_for_its_resource_and_action_and_adopted_when_unbound():
+    resource = f.ResourceFactory(slug="ledger")
+    scope = services.scope_create(resource=resource, action="post", sensitivity="high")
+    assert (scope.name, scope.resource, scope.action) == ("ledger:post", resource, "post")
+    with pytest.raises(ValidationError):
+        services.scope_create(resource=resource, action="post")  # one scope per action
+    legacy = f.ScopeFactory(name="billing:read", resource=None)
+    other = f.ScopeFactory(name="billingx:read", resource=None)
+    billing = services.resource_create(slug="billing", name="Billing", audience="https://b.test")
+    legacy.refresh_from_db()
+    other.refresh_from_db()
+    assert legacy.resource == billing and other.resource is None
+    entry = AuditEntry.objects.get(action="resource.create", resource="resource:billing")
+    assert entry.changes["adopted_scopes"] == ["billing:read"]

@@ -70,17 +70,20 @@ policies = st.none() | st.fixed_dictionaries(
 )
 
 
-def _orm_decision_context(*, agent, resource, scope_name: str, now) -> DecisionContext:
+def _orm_decision_context(*, agent, resource, action: str, now) -> DecisionContext:
     """The same answer, read with the ORM: the oracle."""
     active = ScopeGrant.objects.filter(
-        agent=agent, scope__name=scope_name, status=ScopeGrant.Status.ACTIVE
+        agent=agent,
+        scope__resource=resource,
+        scope__action=action,
+        status=ScopeGrant.Status.ACTIVE,
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     expiries = list(active.values_list("expires_at", flat=True))
     until = None if not expiries or None in expiries else max(expiries)
     conn = Connection.objects.filter(agent=agent, resource=resource).first()
     org = OrganisationPolicy.current()
     return DecisionContext(
-        scope_known=Scope.objects.filter(name=scope_name).exists(),
+        scope_known=Scope.objects.filter(resource=resource, action=action).exists(),
         granted=bool(expiries),
         connection=None
         if conn is None
@@ -110,7 +113,7 @@ def _orm_decision_context(*, agent, resource, scope_name: str, now) -> DecisionC
     grants=grants,
     conn=connections,
     org=policies,
-    asked=st.sampled_from(ACTIONS),
+    asked=st.sampled_from((*ACTIONS, "legacy")),
     other_agent=st.booleans(),
 )
 def test_decision_context_reads_what_the_orm_reads(grants, conn, org, asked, other_agent):
@@ -145,13 +148,12 @@ def test_decision_context_reads_what_the_orm_reads(grants, conn, org, asked, oth
         if org is not None:
             OrganisationPolicy.objects.create(pk=1, **org)
         asking = stranger if other_agent else agent
-        scope_name = f"{resource.slug}:{asked}"
+        # A legacy scope named like the resource but bound to none is never the resource's.
+        f.ScopeFactory(name=f"{resource.slug}:legacy", resource=None)
         raw = raw_decision_context(
-            agent_id=asking.pk, resource_id=resource.pk, scope_name=scope_name, now=now
+            agent_id=asking.pk, resource_id=resource.pk, action=asked, now=now
         )
-        oracle = _orm_decision_context(
-            agent=asking, resource=resource, scope_name=scope_name, now=now
-        )
+        oracle = _orm_decision_context(agent=asking, resource=resource, action=asked, now=now)
         assert raw == oracle
         if raw.connection is not None:
             assert isinstance(raw.connection.budget_cap, Decimal | None)

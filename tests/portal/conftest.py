@@ -40,5 +40,6 @@ def org():
         "ledger": ledger,
         "wiki": f.ResourceFactory(slug="wiki", name="Wiki"),
         "read": f.ScopeFactory(name="ledger:read", sensitivity="low"),
+        "write": f.ScopeFactory(name="ledger:write", sensitivity="low"),
         "pay": f.ScopeFactory(name="payments:initiate", sensitivity="critical"),
     }

@@ -136,7 +136,7 @@ def _context(
         ctx = decision_context(
             agent_id=agent.pk if agent is not None else None,
             resource_id=asked.target.pk,
-            scope_name=asked.scope_name,
+            action=asked.action,
             now=now,
         )
         lapses = ctx.granted_until.timestamp() if ctx.granted and ctx.granted_until else INF

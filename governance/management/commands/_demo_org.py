@@ -28,23 +28,23 @@ TEAMS = {
     "data-science": ("Data science", "Forecasts and the analytics warehouse."),
 }
 
-# name: (sensitivity, description)
+# name (<resource slug>:<action>): (sensitivity, description). Each belongs to its resource.
 SCOPES = {
     "ledger:read": ("medium", "Read general-ledger entries and balances."),
     "ledger:write": ("high", "Post journal entries to the general ledger."),
     "invoices:read": ("medium", "Read supplier invoices and their attachments."),
     "invoices:approve": ("high", "Approve supplier invoices for payment."),
     "payments:initiate": ("critical", "Initiate outgoing bank payments."),
-    "tickets:read": ("low", "Read support tickets."),
-    "tickets:write": ("medium", "Comment on, tag and route support tickets."),
-    "customer_records:read": ("high", "Read customer records (personal data)."),
+    "helpdesk:read": ("low", "Read support tickets."),
+    "helpdesk:write": ("medium", "Comment on, tag and route support tickets."),
+    "crm:read": ("high", "Read customer records (personal data)."),
     "refunds:issue": ("high", "Issue refunds to customers."),
-    "kb:read": ("low", "Read knowledge-base articles."),
-    "email:send": ("medium", "Send email to customers from the support address."),
-    "deploy:read": ("low", "Read deployment status and history."),
-    "deploy:rollback": ("high", "Roll a deployment back to the previous release."),
-    "metrics:read": ("low", "Read service metrics and alerts."),
-    "billing:read": ("medium", "Read the cloud bill and cost reports."),
+    "knowledge-base:read": ("low", "Read knowledge-base articles."),
+    "mailer:send": ("medium", "Send email to customers from the support address."),
+    "deployer:read": ("low", "Read deployment status and history."),
+    "deployer:rollback": ("high", "Roll a deployment back to the previous release."),
+    "observability:read": ("low", "Read service metrics and alerts."),
+    "cloud-billing:read": ("medium", "Read the cloud bill and cost reports."),
     "warehouse:query": ("medium", "Run read-only queries on the analytics warehouse."),
     "warehouse:export": ("critical", "Export datasets out of the analytics warehouse."),
 }
@@ -106,6 +106,27 @@ RESOURCES = {
         "platform",
         "low",
         "Metrics, logs and alerts.",
+    ),
+    "refunds": (
+        "Refunds desk",
+        "https://refunds.acme.example/",
+        "customer-support",
+        "high",
+        "Refunds to customers' cards, under the support policy's limits.",
+    ),
+    "mailer": (
+        "Customer mailer",
+        "https://mail.acme.example/",
+        "customer-support",
+        "medium",
+        "Email to customers from the support address (templates only).",
+    ),
+    "cloud-billing": (
+        "Cloud billing",
+        "https://billing.acme.example/",
+        "platform",
+        "medium",
+        "The cloud provider's bill and cost reports.",
     ),
     "warehouse": (
         "Analytics warehouse",
@@ -187,11 +208,11 @@ AGENTS = [
         "purpose": "Reads new tickets, tags them by product and urgency and routes them.",
         "version": ("5.1.0", True),
         "grants": [
-            ("tickets:read", "Reads new tickets.", None, "carol"),
-            ("tickets:write", "Tags and routes tickets.", None, "carol"),
-            ("kb:read", "Links relevant articles.", None, "carol"),
+            ("helpdesk:read", "Reads new tickets.", None, "carol"),
+            ("helpdesk:write", "Tags and routes tickets.", None, "carol"),
+            ("knowledge-base:read", "Links relevant articles.", None, "carol"),
             # Deliberately short: the beat task expires it a minute or two after the first run.
-            ("customer_records:read", "Temporary: debugging a routing rule.", "short", "carol"),
+            ("crm:read", "Temporary: debugging a routing rule.", "short", "carol"),
         ],
         "connections": [
             ("helpdesk", ["read", "write"], 1200, None, "pending"),
@@ -207,8 +228,8 @@ AGENTS = [
         "purpose": "Proposes and issues refunds under 200 EUR for orders that arrived damaged.",
         "version": ("1.2.0", True),
         "grants": [
-            ("tickets:read", "Reads the refund request.", None, "carol"),
-            ("customer_records:read", "Checks the order history.", 60, "reviewer"),
+            ("helpdesk:read", "Reads the refund request.", None, "carol"),
+            ("crm:read", "Checks the order history.", 60, "reviewer"),
             ("refunds:issue", "Issues small refunds; budget capped per day.", 60, "reviewer"),
         ],
         "connections": [
@@ -226,8 +247,8 @@ AGENTS = [
         "purpose": "Drafts answers to common questions from the knowledge base for a human.",
         "version": ("4.0.3", True),
         "grants": [
-            ("kb:read", "Searches articles to draft answers.", None, "dan"),
-            ("tickets:read", "Reads the question.", None, "dan"),
+            ("knowledge-base:read", "Searches articles to draft answers.", None, "dan"),
+            ("helpdesk:read", "Reads the question.", None, "dan"),
         ],
         "connections": [
             ("knowledge-base", ["read"], 3000, None, "untrusted"),
@@ -242,8 +263,8 @@ AGENTS = [
         "by": "carol",
         "purpose": "Emails customers whose subscriptions are about to lapse (templates only).",
         "version": ("0.3.0", False),
-        "grants": [("email:send", "Sends the renewal reminder.", 14, "carol")],
-        "connections": [("crm", ["read"], 60, "500.00", "trusted")],
+        "grants": [("mailer:send", "Sends the renewal reminder.", 14, "carol")],
+        "connections": [("mailer", ["send"], 60, "500.00", "trusted")],
         "trust": (18, "untrusted"),
     },
     {
@@ -254,10 +275,10 @@ AGENTS = [
         "purpose": "Watches error rates after each deployment and rolls back if they double.",
         "version": ("2.0.0", True),
         "grants": [
-            ("deploy:read", "Follows deployments.", None, "dan"),
-            ("metrics:read", "Watches error rates.", None, "dan"),
+            ("deployer:read", "Follows deployments.", None, "dan"),
+            ("observability:read", "Watches error rates.", None, "dan"),
             (
-                "deploy:rollback",
+                "deployer:rollback",
                 "Rolls back a bad release without waiting for a human.",
                 None,
                 "reviewer",
@@ -277,8 +298,8 @@ AGENTS = [
         "purpose": "Writes the first draft of the incident timeline from alerts and deploys.",
         "version": ("1.1.0", True),
         "grants": [
-            ("metrics:read", "Reads alerts.", None, "dan"),
-            ("deploy:read", "Reads deploy history.", None, "dan"),
+            ("observability:read", "Reads alerts.", None, "dan"),
+            ("deployer:read", "Reads deploy history.", None, "dan"),
         ],
         "connections": [
             ("observability", ["read"], 300, None, "untrusted"),
@@ -293,8 +314,8 @@ AGENTS = [
         "by": "dan",
         "purpose": "Reports unusual cloud spend to the platform channel every morning.",
         "version": ("1.0.0", False),
-        "grants": [("billing:read", "Reads the cloud bill.", None, "dan")],
-        "connections": [("observability", ["read"], 60, None, "untrusted")],
+        "grants": [("cloud-billing:read", "Reads the cloud bill.", None, "dan")],
+        "connections": [("cloud-billing", ["read"], 60, None, "untrusted")],
         "trust": (63, "pending"),
     },
     {

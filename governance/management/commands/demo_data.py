@@ -63,8 +63,8 @@ class Command(BaseCommand):
             self.users = self._people()
             self.admin = self.users["admin"]
             self.teams = self._teams()
-            self.scopes = self._scopes()
             self.resources = self._resources()
+            self.scopes = self._scopes()
             for spec in AGENTS:
                 self._agent(spec)
             self._workflows()
@@ -120,8 +120,13 @@ class Command(BaseCommand):
         for name, (sensitivity, description) in SCOPES.items():
             scope = Scope.objects.filter(name=name).first()
             if scope is None:
+                resource, action = name.split(":", 1)
                 scope = services.scope_create(
-                    name=name, description=description, sensitivity=sensitivity, by=self.admin
+                    resource=self.resources[resource],
+                    action=action,
+                    description=description,
+                    sensitivity=sensitivity,
+                    by=self.admin,
                 )
                 self._count("scopes")
             scopes[name] = scope

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 
 from agents.models import Agent, Connection, Resource, Scope, ScopeGrant, TrustLevel
-from agents.services.registry import CONNECTION_FIELDS
+from agents.services.connections import CONNECTION_FIELDS
 
 from .fields import ActionListField, FutureDateTimeField, ScopeChoiceField, same_minute
 
@@ -28,7 +28,9 @@ class GrantRequestForm(forms.Form):
     def __init__(self, *args, agent: Agent, **kwargs):
         super().__init__(*args, **kwargs)
         held = ScopeGrant.objects.active().filter(agent=agent).values("scope_id")
-        self.fields["scope"].queryset = Scope.objects.exclude(pk__in=held).order_by("name")
+        self.fields["scope"].queryset = (
+            Scope.objects.filter(resource__isnull=False).exclude(pk__in=held).order_by("name")
+        )
 
 
 class ConnectionForm(forms.Form):
