@@ -119,3 +119,17 @@ def test_a_p256_key_registered_with_its_own_kid(org):
     register(signer, kid="scanner-2026", claim_types=["config_scan"])
     jws = signer.sign(org["agent"], header={"kid": "scanner-2026"}, claim_type="config_scan")
     assert attestation_submit(jws=jws).attestor.name == "kidded"
+
+
+def test_a_failed_attestation_tells_the_owning_team(org, ed):
+    from agents.notices.models import Notice
+
+    agent = org["agent"]
+    attestation_submit(jws=ed.sign(agent))
+    assert not Notice.objects.exists()
+    failed = attestation_submit(jws=ed.sign(agent, claim_type="config_scan", result="fail"))
+    notice = Notice.objects.get()
+    assert (notice.kind, notice.team) == ("attestation.failed", org["red"])
+    assert notice.link == f"/portal/agents/{agent.slug}/"
+    assert "configuration scan failed" in notice.subject
+    assert failed.pk

@@ -10,13 +10,16 @@ import time
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey
 
 from audit.models import AuditEntry
 from trust.attestations.models import Attestation
 from trust.attestations.selectors import attestation_factors
-from trust.attestations.services import attestor_revoke
+from trust.attestations.services import attestation_submit, attestor_revoke
+from trust.attestations.verify import Rejected
 from trust.factors import Component, FactorStatus
 
 from .conftest import submit
@@ -149,6 +152,14 @@ ATTACKS = {
     "bad_digest": (lambda s, a: s.sign(a, config_digest="md5:abc"), "invalid_config_digest"),
     "typ_access_token": (lambda s, a: s.sign(a, header={"typ": "at+jwt"}), "invalid_header"),
     "garbage": (lambda s, a: "not.a.jws", "malformed_jws"),
+    "deeply_nested": (
+        lambda s, a: f"{b64({'alg': 'ES256'})}.{b64(b'[' * 5000)}.AA",
+        "malformed_jws",
+    ),
+    "payload_not_an_object": (
+        lambda s, a: f"{b64({'alg': 'ES256'})}.{b64(b'[1]')}.AA",
+        "malformed_jws",
+    ),
     "two_segments": (lambda s, a: "abc.def", "malformed_jws"),
     "too_large": (lambda s, a: s.sign(a, note="x" * 9000), "too_large"),
     "iat_not_a_number": (lambda s, a: s.sign(a, iat="yesterday"), "invalid_iat"),
@@ -252,3 +263,24 @@ def test_an_address_that_keeps_being_refused_waits(org, ed, settings):
     assert response["Retry-After"] == "60"
     assert submit(ed.sign(agent), address="198.51.100.7").status_code == 201
     assert AuditEntry.objects.filter(action="attestation.submit", outcome="denied").count() == 3
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.dictionaries(
+        st.sampled_from(["alg", "kid", "typ", "crit", "x"]),
+        st.from_type(object).filter(lambda v: isinstance(v, (str, int, list, type(None)))),
+    ),
+    claims=st.dictionaries(
+        st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=20), st.floats(), st.none())
+    ),
+    signature=st.text(alphabet="AZaz09-_=.+/ ", max_size=40),
+)
+def test_any_submission_is_refused_cleanly(org, ed, header, claims, signature):
+    """Whatever arrives, the answer is a refusal with a code, never an unexpected error."""
+    jws = f"{b64(header)}.{b64(json.dumps(claims, allow_nan=True).encode())}.{signature}"
+    with pytest.raises(Rejected) as refused:
+        attestation_submit(jws=jws)
+    assert refused.value.code

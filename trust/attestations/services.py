@@ -18,18 +18,21 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.notices.services import notify
 from agents.permissions import is_platform_admin
 from audit.principals import user_principal
 from audit.services import record
 
 from . import verify
-from .models import CAP_MAX, Attestation, Attestor, ClaimType
+from .models import CAP_MAX, Attestation, Attestor, ClaimType, Result
 from .verify import Rejected
 
 RECOMPUTE_TASK = "trust.recompute_agent"
+ATTESTATION_FAILED = "attestation.failed"  # the notice kind
 
 
 class AttestorError(Exception):
@@ -291,6 +294,25 @@ def _record_rejection(jws: str, exc: Rejected) -> None:
         )
 
 
+def _notify_failure(attestor: Attestor, agent: Agent, attestation: Attestation) -> None:
+    """A failed attestation is for the owning team to look at (in the same transaction)."""
+    claim = ClaimType(attestation.claim_type).label.lower()
+    notify(
+        kind=ATTESTATION_FAILED,
+        subject=f"{agent.slug}: {claim} failed ({attestor.display_name})",
+        body=(
+            f"{attestor.display_name} attests that {agent.principal} failed its {claim} "
+            f"(issued {attestation.issued_at:%Y-%m-%d}, valid until "
+            f"{attestation.expires_at:%Y-%m-%d}). It replaces any earlier result of this kind "
+            "from this attestor and earns the agent no attestation points; resolve the "
+            "findings and ask the attestor for a new attestation."
+        ),
+        team=agent.owner_team,
+        link=reverse("portal:agent-detail", kwargs={"slug": agent.slug}),
+        dedupe_key=f"attestation:{attestation.pk}",
+    )
+
+
 def attestation_submit(*, jws: str) -> Attestation:
     """Verify and store a submitted attestation; ``Rejected`` (after auditing) if refused."""
     now = timezone.now()
@@ -322,6 +344,8 @@ def attestation_submit(*, jws: str) -> Attestation:
                     "config_digest": statement.config_digest,
                 },
             )
+            if statement.result == Result.FAIL:
+                _notify_failure(attestor, agent, attestation)
             queue_recompute([agent.pk])
     except IntegrityError as exc:  # a concurrent submission of the same jti won the race
         rejected = Rejected("replayed", "this attestor already submitted this jti")

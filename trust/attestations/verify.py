@@ -85,7 +85,7 @@ def decode_segment(value: str) -> dict[str, Any]:
         raise Rejected("malformed_jws", "a JWS segment is not base64url")
     try:
         decoded = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:  # deep nesting: RecursionError
         raise Rejected("malformed_jws", "a JWS segment is not base64url-encoded JSON") from exc
     if not isinstance(decoded, dict):
         raise Rejected("malformed_jws", "the JWS header and payload must be JSON objects")
@@ -147,7 +147,7 @@ def verify_signature(jws: str, header: dict[str, Any], algorithm: str, public_jw
         raise Rejected("malformed_jws", "the JWS could not be verified") from exc
     try:
         claims = json.loads(payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Rejected("malformed_jws", "the payload is not JSON") from exc
     if not isinstance(claims, dict):
         raise Rejected("malformed_jws", "the payload must be a JSON object")
