@@ -16,6 +16,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,10 +56,14 @@ def gunicorn(
     """``gunicorn governance.wsgi`` with the project's config on 127.0.0.1:``port``, up when the
     block starts (the tests' server, with this shape)."""
     shape = ["-k", worker_class, "--threads", str(threads), "--keep-alive", "30"]
-    with servers.gunicorn(
-        port, env, workers=workers, extra=[*shape, *(["--preload"] if preload else [])]
-    ) as server:
-        yield server
+    # Metrics as in production: every worker writes its samples to a shared folder
+    # (prometheus_client's multiprocess mode), which /metrics adds up.
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as metrics_dir:
+        env = {"PROMETHEUS_MULTIPROC_DIR": metrics_dir, **env}
+        with servers.gunicorn(
+            port, env, workers=workers, extra=[*shape, *(["--preload"] if preload else [])]
+        ) as server:
+            yield server
 
 
 def post(

@@ -7,6 +7,7 @@ cannot take the audit entry yields 503 and nothing is issued (fail closed), neve
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from audit.services import AuditGuardFailed, AuditWriteError
 
-from .. import epoch
+from .. import epoch, metrics
 from ..client_auth import (
     ASSERTION_ALGORITHMS,
     ClientPrincipal,
@@ -102,11 +103,20 @@ def _check_form(request: HttpRequest) -> None:
 
 
 def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
+    name = view.__name__
+
     def wrapper(request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        error: str | None = "error"  # until the view answers (an unexpected exception stays so)
         try:
             _check_form(request)
-            return view(request)
+            response = view(request)
+            error = None
+            return response
         except OAuthError as exc:
+            error = exc.error
+            if exc.status == 429:
+                metrics.throttled(name)
             response = error_response(exc)
             if exc.status == 405:
                 response["Allow"] = "POST"
@@ -114,11 +124,15 @@ def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
         except (DatabaseError, AuditWriteError):
             # AuditWriteError: the entry was refused, so nothing was issued; answer as RFC 6749
             # says (not the audit middleware's generic 503, which lacks no-store).
+            error = "temporarily_unavailable"
             log.exception("oauth endpoint: database unavailable, refusing (fail closed)")
             return _json(
-                {"error": "temporarily_unavailable", "error_description": "try again later"},
+                {"error": error, "error_description": "try again later"},
                 status=503,
             )
+        finally:
+            if name == "token":
+                metrics.token_observed(request, error=error, seconds=time.perf_counter() - started)
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__

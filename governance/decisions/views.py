@@ -8,22 +8,28 @@ client secret, or ``private_key_jwt`` in a form body). The body is JSON (or a fo
 from __future__ import annotations
 
 import json
+import time
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from agents.models import Resource
+from credentials import metrics as credential_metrics
 from credentials.client_auth import ClientPrincipal, authenticate_client
 from credentials.errors import ClientAuthError, OAuthError
 
+from . import metrics
 from .errors import CallerUnverified, DecisionInputError
 from .services import decision_make
 
 MAX_BODY = 16 * 1024
 
 
-def _error(status: int, error: str, message: str, headers=None) -> JsonResponse:
+def _error(status: int, error: str, message: str, headers=None, *, started: float) -> JsonResponse:
+    metrics.rejected(error, time.perf_counter() - started)
+    if status == 429:
+        credential_metrics.throttled("decisions")
     response = JsonResponse({"error": error, "message": message}, status=status)
     for key, value in (headers or {}).items():
         response[key] = value
@@ -76,12 +82,15 @@ def _decide(request: HttpRequest, caller: Resource, caller_epoch: int | None):
 @csrf_exempt  # resource servers authenticate with client credentials, never with a cookie
 @require_POST
 def decisions(request: HttpRequest) -> JsonResponse:
+    started = time.perf_counter()
     result = None
     try:
         client = authenticate_client(request, use_cache=True)
         caller = _caller(client)
     except OAuthError as exc:
-        return _error(exc.status, exc.error, exc.description or exc.error, exc.headers)
+        return _error(
+            exc.status, exc.error, exc.description or exc.error, exc.headers, started=started
+        )
     if client.guard_epoch is not None:
         # A caller its process remembers (credentials.client_auth): the decision must commit
         # under the same epoch. Any other outcome (stale epoch, bad input, 403, 503) is answered
@@ -93,12 +102,19 @@ def decisions(request: HttpRequest) -> JsonResponse:
             try:
                 caller = _caller(authenticate_client(request, defer_replay=True))
             except OAuthError as exc:
-                return _error(exc.status, exc.error, exc.description or exc.error, exc.headers)
+                return _error(
+                    exc.status,
+                    exc.error,
+                    exc.description or exc.error,
+                    exc.headers,
+                    started=started,
+                )
     if result is None:
         try:
             result = _decide(request, caller, None)
         except DecisionInputError as exc:
-            return _error(exc.status, exc.error, exc.message)
+            return _error(exc.status, exc.error, exc.message, started=started)
+    metrics.decided(result.decision, result.reasons, time.perf_counter() - started)
     response = JsonResponse(result.as_dict())
     response["Cache-Control"] = "no-store"
     return response

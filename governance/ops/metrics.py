@@ -4,7 +4,7 @@ Celery task counters.
 Counters and histograms are written where things happen (``credentials.metrics`` for tokens and
 throttled authentications, ``governance.decisions.metrics`` for decisions, the Celery signals
 below for tasks). Under gunicorn there are several worker processes, each with its own counts,
-so with ``PROMETHEUS_MULTIPROC_DIR`` set (``bin/up`` and ``bin/serve`` set it) every process
+so with ``PROMETHEUS_MULTIPROC_DIR`` set (``bin/up`` and ``bin/prod`` set it) every process
 writes its samples to files there and a scrape adds them up (prometheus_client's multiprocess
 mode; the gunicorn config marks a dead worker's files). Celery workers on the same host write
 to the same folder, so their task counts appear in the web's ``/metrics`` too.
