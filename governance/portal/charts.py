@@ -151,12 +151,12 @@ def score_history_svg(
         parts.append(
             format_html(
                 '<line class="chart-threshold" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="end">{}</text>',
+                '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="start">{}</text>',
                 frame.left,
                 frame.width - frame.right,
                 y,
                 y,
-                frame.width - frame.right - 2,
+                frame.left + 4,
                 y - 3,
                 label,
             )

@@ -128,3 +128,29 @@ def test_admin_change_needs_a_reason_and_revokes(org, ed):
     assert response.status_code == 302
     attestor.refresh_from_db()
     assert (attestor.cap, attestor.status) == (7, "revoked")
+
+
+def test_admin_registers_an_attestor_and_refuses_a_private_key(org):
+    client = Client()
+    client.force_login(org["root"])
+    key = ECKey.generate_key("P-256")
+    form = {
+        "name": "scan-co",
+        "display_name": "Scan Co",
+        "claim_types": ["config_scan"],
+        "cap": "9",
+    }
+    private = client.post(
+        "/admin/trust/attestor/add/", {**form, "public_jwk": json.dumps(key.as_dict(private=True))}
+    )
+    assert private.status_code == 200 and not Attestor.objects.filter(name="scan-co").exists()
+    assert "private key" in private.content.decode()
+    response = client.post(
+        "/admin/trust/attestor/add/", {**form, "public_jwk": json.dumps(key.as_dict(private=False))}
+    )
+    assert response.status_code == 302
+    attestor = Attestor.objects.get(name="scan-co")
+    assert (attestor.algorithm, attestor.cap, attestor.created_by) == ("ES256", 9, org["root"])
+    assert AuditEntry.objects.filter(action="attestor.register", actor="user:root").exists()
+    revoked = client.get(f"/admin/trust/attestor/{attestor.pk}/change/")
+    assert revoked.status_code == 200
