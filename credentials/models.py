@@ -22,6 +22,9 @@ class Credential(models.Model):
         ROTATING = "rotating", "Rotating (predecessor in its overlap window)"
         REVOKED = "revoked", "Revoked"
         EXPIRED = "expired", "Expired"
+        # A reversible hold (an access review's quarantine): refused like a revoked one until
+        # restored. Every usability check lists the usable statuses, so it fails closed.
+        SUSPENDED = "suspended", "Suspended"
 
     USABLE = (Status.ACTIVE, Status.ROTATING)
 

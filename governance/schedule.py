@@ -79,6 +79,27 @@ SCHEDULE: tuple[Periodic, ...] = (
         description="Deletes database rate/budget counters whose window or period has ended.",
     ),
     Periodic(
+        name="Open scheduled access reviews",
+        task="reviews.schedule",
+        every_seconds=86400,
+        description="Opens the all-agents access review campaign when the review policy's "
+        "interval (quarterly by default, editable in the admin) has passed since the last.",
+    ),
+    Periodic(
+        name="Access review non-response ladder",
+        task="reviews.ladder",
+        every_seconds=3600,
+        description="Reminders, escalation to platform admins, quarantine and finally the "
+        "policy's outcome for review items nobody signed off, by risk.",
+    ),
+    Periodic(
+        name="Open micro-reviews",
+        task="reviews.micro_sweep",
+        every_seconds=3600,
+        description="Opens a one-agent review for agents whose team has no active member, "
+        "whose level dropped to untrusted, or that are dormant past the review policy.",
+    ),
+    Periodic(
         name="Clean up token caches",
         task="credentials.cleanup_tokens",
         every_seconds=600,

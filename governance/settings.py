@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "governance",
     "governance.decisions",
     "governance.approvals",
+    "governance.reviews",
     "governance.portal",
 ]
 
@@ -192,6 +193,9 @@ SPECTACULAR_SETTINGS = {
         "AttestationResultEnum": "trust.attestations.models.Result",
         "AttestorStatusEnum": "trust.attestations.models.Attestor.Status",
         "AttestorAlgorithmEnum": "trust.attestations.models.KEY_ALGORITHMS",
+        "ReviewDecisionEnum": "governance.reviews.models.Decision",
+        "CampaignStateEnum": "governance.reviews.models.Campaign.State",
+        "ReviewItemStateEnum": "governance.reviews.models.ReviewItem.State",
     },
 }
 

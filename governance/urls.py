@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("credentials.api.urls")),
     path("", include("governance.approvals.api.urls")),
     path("", include("trust.attestations.api.urls")),
+    path("", include("governance.reviews.api.urls")),
     path("audit/", include("governance.auditlog.api_urls")),
 ]
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("credentials.oauth.urls", namespace="oauth")),
     path("portal/approvals/", include("governance.approvals.urls")),
+    path("portal/reviews/", include("governance.reviews.urls")),
     path("portal/audit/", include("governance.auditlog.urls", namespace="audit")),
     path("portal/", include("governance.portal.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),

@@ -80,7 +80,9 @@ def connection_create(
 
 
 @transaction.atomic
-def connection_update(*, connection: Connection, data: Mapping[str, Any], by=None) -> Connection:
+def connection_update(
+    *, connection: Connection, data: Mapping[str, Any], by=None, reason: str = ""
+) -> Connection:
     """Change what a connection allows and its limits; agent and resource stay fixed."""
     locked = (
         Connection.objects.select_for_update()
@@ -98,6 +100,7 @@ def connection_update(*, connection: Connection, data: Mapping[str, Any], by=Non
         action="connection.update",
         resource=locked.agent.principal,
         target_type="connection",
+        reason=reason,
     )
 
 

@@ -23,6 +23,7 @@ def edit(
     action: str,
     resource: str,
     target_type: str,
+    reason: str = "",
 ) -> models.Model:
     """Apply ``data`` (only ``fields``), validate, save what changed and audit the diff."""
     fields = tuple(fields)
@@ -46,6 +47,7 @@ def edit(
         resource=resource,
         target_type=target_type,
         target_id=instance.pk,
+        reason=reason,
         changes=changes,
     )
     return instance

@@ -3,9 +3,11 @@
 from .credentials import (
     IssuedCredential,
     credential_issue,
+    credential_restore,
     credential_revoke,
     credential_revoke_all,
     credential_rotate,
+    credential_suspend,
     credentials_expire_due,
     credentials_flag_due,
 )
@@ -24,9 +26,11 @@ __all__ = [
     "IssuedCredential",
     "IssuedToken",
     "credential_issue",
+    "credential_restore",
     "credential_revoke",
     "credential_revoke_all",
     "credential_rotate",
+    "credential_suspend",
     "credentials_expire_due",
     "credentials_flag_due",
     "signing_key_bootstrap",

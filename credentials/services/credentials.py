@@ -191,6 +191,60 @@ def credential_revoke(*, credential: Credential, by: Any = None, reason: str = "
 
 
 @transaction.atomic
+def credential_suspend(*, credential: Credential, by: Any = None, reason: str = "") -> Credential:
+    """Hold a live credential (an access review's quarantine): refused until restored.
+
+    Containment, so open to reviewers as well as the owning team; nothing is handed out and
+    the credential keeps its expiry, so restoring it gives back no more than it had.
+    """
+    locked = _locked(credential)
+    _require(by, agent=locked.agent, resource=locked.resource, hands_out=False)
+    if locked.status not in Credential.USABLE:
+        raise CredentialError(f"credential {locked.pk} is {locked.status}: it cannot be suspended")
+    before = locked.status
+    locked.status = Credential.Status.SUSPENDED
+    locked.status_reason = reason
+    locked.save(update_fields=["status", "status_reason"])
+    _audit(locked, action="credential.suspend", by=by, reason=reason, status=[before, "suspended"])
+    credential.status = locked.status
+    return locked
+
+
+@transaction.atomic
+def credential_restore(*, credential: Credential, by: Any = None, reason: str = "") -> Credential:
+    """Lift a suspension: back to rotating if a successor exists, else active; expired if its
+    ``expires_at`` passed meanwhile. Lifting a hold one may place needs the same right."""
+    locked = _locked(credential)
+    _require(by, agent=locked.agent, resource=locked.resource, hands_out=False)
+    if locked.status != Credential.Status.SUSPENDED:
+        raise CredentialError(f"credential {locked.pk} is {locked.status}, not suspended")
+    if locked.expires_at is not None and locked.expires_at <= timezone.now():
+        _end(
+            locked,
+            status=Credential.Status.EXPIRED,
+            by=by,
+            reason="expires_at passed while suspended",
+            action="credential.expire",
+        )
+    else:
+        rotated = locked.successors.exclude(
+            status__in=(Credential.Status.REVOKED, Credential.Status.EXPIRED)
+        ).exists()
+        locked.status = Credential.Status.ROTATING if rotated else Credential.Status.ACTIVE
+        locked.status_reason = reason
+        locked.save(update_fields=["status", "status_reason"])
+        _audit(
+            locked,
+            action="credential.restore",
+            by=by,
+            reason=reason,
+            status=["suspended", locked.status],
+        )
+    credential.status = locked.status
+    return locked
+
+
+@transaction.atomic
 def credential_revoke_all(
     *,
     agent: Agent | None = None,
@@ -343,7 +397,10 @@ def credentials_expire_due(*, now: dt.datetime | None = None, batch_size: int = 
             batch = list(
                 Credential.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("agent__owner_team", "resource__owner_team")
-                .filter(status__in=Credential.USABLE, expires_at__lte=now)[:batch_size]
+                .filter(
+                    status__in=(*Credential.USABLE, Credential.Status.SUSPENDED),
+                    expires_at__lte=now,
+                )[:batch_size]
             )
             for credential in batch:
                 was_rotating = credential.status == Credential.Status.ROTATING

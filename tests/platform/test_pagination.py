@@ -43,6 +43,9 @@ def admin_client():
     from credentials.services import credential_issue
 
     credential_issue(agent=agent, by="system")
+    from governance.reviews.services import review_campaign_open
+
+    review_campaign_open(by="system")  # a campaign and an item behind the review lists
     approval_request_open(
         agent=agent, resource=resource, connection_id=connection.pk, action="read", cost=Decimal(0)
     )
