@@ -34,6 +34,12 @@ def test_the_ladder_of_a_sensitive_item_from_beat(org):
 
     assert run_ladder.apply().get() == {"remind": 1, "escalate": 1, "quarantine": 1}
     assert run_ladder.apply().get() == {}  # idempotent
+    from agents.notices.models import Notice
+
+    assert Notice.objects.filter(kind="review.overdue", user=org["root"]).count() == 1
+    assert Notice.objects.filter(kind="review.reminder", team=org["red"]).count() == 1
+    assert Notice.objects.filter(kind="review.quarantine", team=org["red"]).count() == 1
+    assert Notice.objects.filter(kind="review.assigned", user=org["rita"]).count() == 1
     item.refresh_from_db()
     cred = Credential.objects.get(pk=org["credential"].pk)
     assert cred.status == "suspended" and item.quarantined_credentials == [cred.pk]

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agents', '0003_workflowrun_participants'),
-        ('credentials', '0002_credential_suspended'),
+        ('credentials', '0003_credential_suspended'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -13,17 +13,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from agents.models import Team
+from agents.notices.services import notify
 from agents.permissions import PLATFORM_ADMIN, SECURITY_REVIEWER
 
 from ..models import Campaign
 
 
 def _notify(**kwargs) -> None:
-    # TODO(reviews): drop the guard once helper `notices` lands agents.notices on main.
-    try:
-        from agents.notices.services import notify
-    except ImportError:
-        return
     notify(**kwargs)
 
 
