@@ -121,7 +121,10 @@ def _climb(item, steps, policy, now, counts, told: set[tuple]) -> None:
     if not locked.is_pending or locked.ladder_step != item.ladder_step:
         return  # decided or climbed by someone else meanwhile
     campaign = locked.campaign
-    pending = campaign.items.filter(state=ReviewItem.State.PENDING).count()  # for the notices
+
+    def pending() -> int:  # counted only when a notice goes out
+        return campaign.items.filter(state=ReviewItem.State.PENDING).count()
+
     # Several overdue reminders at once (a beat that was down) make one notice, not many.
     last_remind = max((i for i, s in steps if s == "remind"), default=None)
     for index, step in steps:
@@ -132,10 +135,10 @@ def _climb(item, steps, policy, now, counts, told: set[tuple]) -> None:
             team = locked.agent.owner_team
             if (campaign.pk, index, team.pk) not in told:
                 told.add((campaign.pk, index, team.pk))
-                notices.remind(campaign, step=index, items=pending, teams=[team])
+                notices.remind(campaign, step=index, items=pending(), teams=[team])
         elif step == "escalate" and (campaign.pk, index) not in told:
             told.add((campaign.pk, index))
-            notices.escalate(campaign, step=index, items=pending)
+            notices.escalate(campaign, step=index, items=pending())
         elif step == "quarantine":
             suspended = _quarantine(locked)
             notices.quarantined(
