@@ -82,6 +82,9 @@ class LineInline(_ReadOnly, admin.TabularInline):
     ]  # fmt: skip
     readonly_fields = fields
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # whoever may see the item (the parent admin's queryset) sees its lines
+
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(_ReadOnly, TeamScopedAdminMixin, admin.ModelAdmin):
