@@ -1,11 +1,12 @@
-"""Queries and time of the registry's admin changelist and API list at 10,000 agents.
+"""Queries and time of the registry's admin changelist, API list and portal pages at 10,000 agents.
 
     .venv/bin/python bench/registry_lists.py [--agents 10000] [--repeat 5]
 
 Builds a throwaway database (SQLite in a temp dir unless DATABASE_URL is set: point it at a
 scratch PostgreSQL database, it is flushed), two teams, a team member and a reviewer, bulk-creates
-the agents, then for each user times the admin changelist (100 rows a page) and
-``GET /api/v1/agents/`` (50 a page) through Django's test client and counts their queries.
+the agents, then for each user times the admin changelist (100 rows a page),
+``GET /api/v1/agents/`` (50 a page), the portal's dashboard and agents list through Django's
+test client and counts their queries.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def main() -> None:
         for name, url in [
             ("admin changelist", "/admin/agents/agent/"),
             ("API list", "/api/v1/agents/"),
+            ("portal dashboard", "/portal/"),
+            ("portal agents", "/portal/agents/"),
         ]:
             client.get(url)  # warm up
             times, queries = [], 0

@@ -3,6 +3,7 @@
     .venv/bin/python bench/tokens.py --database sqlite      [--seconds 3] [--rounds 3]
                                      [--connections 8] [--client wrk|asyncio]
     .venv/bin/python bench/tokens.py --database postgres    (uses REDIS_URL for the cache too)
+    .venv/bin/python bench/tokens.py … --versus-dot         (django-oauth-toolkit beside us)
 
 Makes a fresh bench-only database (a temp SQLite file, or the PostgreSQL database
 ``bench_tokens``), migrates, registers an agent with a client secret and an ES256 public key
@@ -19,6 +20,12 @@ token phase is compared with the no-op phase of its own round. Every round signs
 ``private_key_jwt`` assertions before its first phase (a ``jti`` is single-use: one sent again
 is refused as a replay).
 
+With ``--versus-dot`` django-oauth-toolkit's token endpoint runs beside ours in the same run
+(``bench/_dot.py``: its own virtualenv and project, its fastest configuration —
+``hash_client_secret=False`` — on the same database engine, gunicorn in the same shape) and
+each round adds a phase of ``client_credentials`` + ``client_secret_basic`` against it, right
+after ours; the summary gives the ratio of ours to it, round by round.
+
 Per phase: req/s, p50, p99, the CPU per request of the server, the PostgreSQL backends of the
 bench database, Redis (when local) and the load generator; for a token phase also its ratio to
 the round's no-op and the ``token.issue`` audit entries written against the tokens received.
@@ -31,7 +38,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +48,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
+import _dot
 from _http import (
     ROOT,
     CpuMeter,
@@ -65,6 +75,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 BENCH_ENV = bench_env(b"bench-only-signing-key-wrap-0002")
 PING = "no-op /oauth/ping (ceiling)"
 BASIC = "client_credentials + client_secret_basic"
+DOT = "django-oauth-toolkit client_credentials + client_secret_basic"
+DOT_PG = "bench_tokens_dot"
 JWT = "client_credentials + private_key_jwt"
 
 
@@ -137,6 +149,11 @@ def main() -> None:
         default=default_client(),
         help="load generator (wrk: apt-get install wrk)",
     )
+    ap.add_argument(
+        "--versus-dot",
+        action="store_true",
+        help="run django-oauth-toolkit's token endpoint beside ours, same shape and database",
+    )
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench-tokens-")
@@ -178,14 +195,25 @@ def main() -> None:
         return AuditEntry.objects.filter(action="token.issue").count()
 
     server_env = {**os.environ, **env}
-    with gunicorn(
-        port,
-        server_env,
-        workers=args.workers,
-        threads=args.threads,
-        worker_class=args.worker_class,
-        preload=args.preload,
-    ) as server:
+    dot_port = free_port()
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(
+            gunicorn(
+                port,
+                server_env,
+                workers=args.workers,
+                threads=args.threads,
+                worker_class=args.worker_class,
+                preload=args.preload,
+            )
+        )
+        dot = None
+        if args.versus_dot:
+            dot_db = _dot_database(args.database, tmp)
+            dot = stack.enter_context(
+                _dot.server(dot_port, dot_db, workers=args.workers, threads=args.threads)
+            )
+            print(f"django-oauth-toolkit {_dot.version(_dot.venv())} on {dot_db.split(':')[0]}")
         basic = "Basic " + base64.b64encode(f"{agent.slug}:{secret}".encode()).decode()
         cc = urlencode({"grant_type": "client_credentials"})
         wrk = args.client == "wrk"
@@ -210,6 +238,18 @@ def main() -> None:
         # CPU); the asyncio client checks them at no extra cost.
         ping_ok, token_ok = (None, None) if wrk else (b"ok", b"access_token")
         bench = Driver(args.client, meter, port, args.seconds, tmp)
+        dot_bench = dot_basic = None
+        if dot is not None:
+            dot_process, dot_id, dot_secret = dot
+            dot_basic = "Basic " + base64.b64encode(f"{dot_id}:{dot_secret}".encode()).decode()
+            warm_dot = repeat(post(dot_port, "/o/token/", cc, dot_basic), conns)
+            drive(dot_port, warm_dot, 2, b"access_token")
+            dot_meter = CpuMeter(
+                dot_process.pid,
+                DOT_PG if connection.vendor != "sqlite" else None,
+                redis_pid(os.environ.get("REDIS_URL")),
+            )
+            dot_bench = Driver(args.client, dot_meter, dot_port, args.seconds, tmp)
         rounds = Rounds()
         for number in range(1, args.rounds + 1):
             round_header(number, args.rounds)
@@ -234,10 +274,41 @@ def main() -> None:
                     f"{ratio(ping.cpu, phase.cpu):.0%}, the req/s ratio to expect when the server "
                     "alone has the CPUs"
                 )
+                if name == BASIC and dot_bench is not None:
+                    theirs = rounds.add(
+                        dot_bench.phase(
+                            DOT, "/o/token/", [cc], dot_basic, conns, ok_marker=token_ok
+                        )
+                    )
+                    print(
+                        f"  ours/django-oauth-toolkit: {ratio(phase.rate, theirs.rate):.2f}× the "
+                        f"req/s, {ratio(theirs.cpu, phase.cpu):.2f}× less CPU per token"
+                    )
         summary_header(args.rounds)
         summarise(rounds[PING])
         for name in (BASIC, JWT):
             summarise(rounds[name], ceiling=rounds[PING], audit=("issuances", "tokens received"))
+        if DOT in rounds:
+            summarise(rounds[DOT], ceiling=rounds[PING])
+            per_round = [
+                ratio(o.rate, t.rate) for o, t in zip(rounds[BASIC], rounds[DOT], strict=True)
+            ]
+            cpu = [ratio(t.cpu, o.cpu) for o, t in zip(rounds[BASIC], rounds[DOT], strict=True)]
+            print(
+                f"ours/django-oauth-toolkit (client_secret_basic): "
+                f"{statistics.median(per_round):.2f}× the req/s (per round "
+                f"{', '.join(f'{r:.2f}' for r in per_round)}), CPU per token theirs/ours "
+                f"{statistics.median(cpu):.2f}"
+            )
+
+
+def _dot_database(database: str, tmp: str) -> str:
+    """django-oauth-toolkit's database: the same engine as ours, a database of its own."""
+    if database == "sqlite":
+        return f"sqlite://{tmp}/dot.sqlite3"
+    subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", DOT_PG])
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DOT_PG], check=True)
+    return f"postgres://postgres@127.0.0.1:5432/{DOT_PG}"
 
 
 if __name__ == "__main__":
