@@ -66,6 +66,10 @@ def build(agents: int, grants: int) -> None:
         ),
         batch_size=5000,
     )
+    # The first agent holds every scope, so the item pages compared below differ in size.
+    ScopeGrant.objects.bulk_create(
+        ScopeGrant(agent_id=ids[0], scope=scope, justification="bench") for scope in scopes[per:]
+    )
     Connection.objects.bulk_create(
         (
             Connection(agent_id=pk, resource=resource, allowed_actions=["a0", "a1", "a2"])
