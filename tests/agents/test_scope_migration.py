@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps as global_apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+from governance.decisions import triggers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,6 +20,21 @@ def _migrate(targets):
     executor.loader.build_graph()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
+
+
+def _restore() -> None:
+    """Every app back at its latest migration, with the epoch triggers the way back dropped.
+
+    Going back to 0004 unapplies every migration that depends on a later one (of any app), and
+    on SQLite rebuilding agents_scope drops its epoch trigger: left so, the rest of this
+    worker's tests would run with the decision caches silently off.
+    """
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    with connection.schema_editor() as editor:
+        triggers.install(global_apps, editor)
+    assert triggers.drift(connection) == []
 
 
 def test_names_are_bound_to_their_resource_and_unknown_prefixes_stay_unbound():
@@ -38,4 +56,4 @@ def test_names_are_bound_to_their_resource_and_unknown_prefixes_stay_unbound():
             "tickets:read": (None, "read"),
         }
     finally:
-        _migrate(AFTER)
+        _restore()
