@@ -26,3 +26,9 @@ class GrantStateError(GrantError, InvalidTransition):
 
 class TokenError(RegistryError):
     """A personal API token that cannot be made or used."""
+
+
+class ReviewForbidden(RegistryError):
+    """A review the acting person may not make (separation of duties, or no right at all)."""
+
+    http_status = 403

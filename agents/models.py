@@ -379,6 +379,10 @@ class OrganisationPolicy(models.Model):
     approval_window_minutes = models.PositiveIntegerField(default=15)
     approval_expiry_hours = models.PositiveIntegerField(default=24)
     log_only_rules = models.JSONField(default=list, blank=True)
+    # An UNTRUSTED (quarantined) agent gets no new token at all, not only denials.
+    quarantine_blocks_tokens = models.BooleanField(default=True)
+    # Drift: only a reviewer or admin outside the owning team may review a configuration.
+    config_review_requires_reviewer = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -421,5 +425,7 @@ class ApiToken(models.Model):
         )
 
 
-# Notices are their own package (agents/notices/); their models belong to this app.
+# Notices and drift are packages of their own (agents/notices/, agents/drift/); their models
+# belong to this app.
+from .drift.models import ObservedConfiguration  # noqa: E402, F401
 from .notices.models import Notice, NoticeRead, OutboxMessage  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from ..drift.api import ObservedConfigurationViewSet
 from ..notices.api import NoticeViewSet
 from . import views
 
@@ -17,5 +18,8 @@ router.register("workflows", views.WorkflowViewSet, basename="workflow")
 router.register("runs", views.WorkflowRunViewSet, basename="run")
 router.register("tokens", views.ApiTokenViewSet, basename="api-token")
 router.register("notices", NoticeViewSet, basename="notice")
+router.register(
+    "observed-configurations", ObservedConfigurationViewSet, basename="observed-configuration"
+)
 
 urlpatterns = router.urls

@@ -41,6 +41,8 @@ POLICY_FIELDS = (
     "approval_window_minutes",
     "approval_expiry_hours",
     "log_only_rules",
+    "quarantine_blocks_tokens",
+    "config_review_requires_reviewer",
 )
 
 

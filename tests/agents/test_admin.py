@@ -253,6 +253,8 @@ def test_policy_is_a_platform_admin_singleton(world, admin_client_for):
         "approval_window_minutes": 15,
         "approval_expiry_hours": 24,
         "log_only_rules": "[]",
+        "quarantine_blocks_tokens": "on",
+        "config_review_requires_reviewer": "on",
     }
     client.post(f"/admin/agents/organisationpolicy/{policy.pk}/change/", data)
     assert OrganisationPolicy.objects.get().access_token_lifetime_seconds == 600

@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from agents import services as registry
+from agents.drift.services import configuration_observed
 from agents.notices.services import notify
 from audit.chain import sequence_pending
 from audit.services import checkpoint_create, record
@@ -55,6 +56,7 @@ def admin_client():
     admin = f.platform_admin()
     registry.api_token_create(user=admin, name="ci", by=admin)
     notify(kind="test.fill", subject="A notice", body="", user=admin)
+    configuration_observed(agent=agent, digest="sha256:" + "e" * 64, via="form")
     for i in range(settings.API_MAX_PAGE_SIZE + 5):
         record(actor="system", action="test.fill", target_id=str(i))
     sequence_pending()

@@ -9,6 +9,8 @@ credentials service, and only ``governance`` may import apps to the left of ``ag
     manage.py agents list [--team T] [--status S] [--json]
     manage.py agents show SLUG [--json]
     manage.py agents suspend|reactivate|decommission SLUG [--reason R] [--by USER] [--json]
+    manage.py agents configs SLUG [--unreviewed] [--json]     # observed configurations (drift)
+    manage.py agents review-config SLUG DIGEST --reason R [--by USER] [--json]
 
 ``--by USER`` names the person acting, audited as ``user:USER`` and held to the same checks as
 the portal (``agents.permissions``); without it the change is audited as ``system``. Errors exit
@@ -26,6 +28,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agents import services
+from agents.drift import selectors as drift_selectors
+from agents.drift.services import configuration_review
 from agents.errors import RegistryError
 from agents.models import Agent, Scope, Team
 from agents.permissions import can_contain_agent, can_manage_agent, can_manage_team
@@ -112,6 +116,17 @@ class Command(BaseCommand):
         show.add_argument("slug")
         common(show, acting=False)
 
+        configs = sub.add_parser("configs", help="configurations an agent presented (drift)")
+        configs.add_argument("slug")
+        configs.add_argument("--unreviewed", action="store_true", help="only unreviewed ones")
+        common(configs, acting=False)
+
+        review = sub.add_parser("review-config", help="review an observed configuration")
+        review.add_argument("slug")
+        review.add_argument("digest", help="sha256:<64 hex digits>")
+        review.add_argument("--reason", required=True, help="what was checked")
+        common(review)
+
         for name in LIFECYCLE:
             p = sub.add_parser(name, help=f"{name} an agent")
             p.add_argument("slug")
@@ -127,6 +142,16 @@ class Command(BaseCommand):
                 result = self._list(options)
             elif action == "show":
                 result = agent_as_dict(self._agent(options["slug"]))
+            elif action in ("configs", "review-config"):
+                rows = self._configs(action, options)
+                if options["json"]:
+                    self.stdout.write(json.dumps(rows, indent=2, sort_keys=True))
+                for row in [] if options["json"] else rows:
+                    state = (
+                        f"reviewed by {row['reviewed_by']}" if row["reviewed_at"] else "unreviewed"
+                    )
+                    self.stdout.write(f"{row['digest']}  last seen {row['last_seen_at']}  {state}")
+                return
             else:
                 result = self._lifecycle(action, options)
         except (RegistryError, CredentialError, ValidationError) as exc:
@@ -203,6 +228,31 @@ class Command(BaseCommand):
             raise CommandError(f"user {by.username!r} may not {action} agent {agent.slug!r}")
         service(agent=agent, by=by, reason=options["reason"])
         return agent_as_dict(self._agent(options["slug"]))
+
+    def _configs(self, action: str, options) -> list[dict[str, Any]]:
+        agent = self._agent(options["slug"])
+        rows = agent.observed_configurations.select_related("reviewed_by")
+        if action == "review-config":
+            observed = rows.filter(digest=options["digest"]).first()
+            if observed is None:
+                raise CommandError(f"agent {agent.slug!r} never presented {options['digest']!r}")
+            by = self._acting_user(options.get("by"))
+            configuration_review(observed=observed, by=by, reason=options["reason"])
+            rows = rows.filter(pk=observed.pk)
+        elif options["unreviewed"]:
+            rows = drift_selectors.unreviewed(rows)
+        return [
+            {
+                "agent": agent.slug,
+                "digest": row.digest,
+                "first_seen_at": row.first_seen_at.isoformat(),
+                "last_seen_at": row.last_seen_at.isoformat(),
+                "reviewed_at": row.reviewed_at.isoformat() if row.reviewed_at else None,
+                "reviewed_by": row.reviewed_by.username if row.reviewed_by else None,
+                "review_reason": row.review_reason,
+            }
+            for row in rows.order_by("first_seen_at", "pk")
+        ]
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -1,0 +1,58 @@
+"""Reads of observed configurations: for the token path, the trust engine and the screens."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from ..models import AgentVersion
+from ..permissions import restrict
+from .models import ObservedConfiguration
+
+
+def _reviewed_version(agent_ref, digest_ref) -> QuerySet[AgentVersion]:
+    return AgentVersion.objects.filter(agent=agent_ref, config_digest=digest_ref, reviewed=True)
+
+
+def configuration_known(agent_id: int, digest: str) -> bool:
+    """Whether ``digest`` is a reviewed version of the agent or a reviewed observed
+    configuration of it: one query. Once true it stays true (reviews are never withdrawn)."""
+    return (
+        _reviewed_version(agent_id, digest).exists()
+        or ObservedConfiguration.objects.filter(
+            agent_id=agent_id, digest=digest, reviewed_at__isnull=False
+        ).exists()
+    )
+
+
+def unreviewed(queryset: QuerySet[ObservedConfiguration] | None = None):
+    """Observed configurations nobody reviewed and no reviewed version has caught up with."""
+    queryset = ObservedConfiguration.objects.all() if queryset is None else queryset
+    caught_up = _reviewed_version(OuterRef("agent_id"), OuterRef("digest"))
+    return queryset.filter(reviewed_at__isnull=True).exclude(Exists(caught_up))
+
+
+def unreviewed_configurations(agent_ids: Iterable[int]) -> dict[int, list[ObservedConfiguration]]:
+    """For the trust engine: each agent's unreviewed configurations, oldest first; agents
+    without any are absent. One query, whatever the number of agents."""
+    out: dict[int, list[ObservedConfiguration]] = defaultdict(list)
+    rows = unreviewed(ObservedConfiguration.objects.filter(agent_id__in=list(agent_ids)))
+    for row in rows.order_by("agent_id", "first_seen_at", "pk"):
+        out[row.agent_id].append(row)
+    return dict(out)
+
+
+def configurations_visible(user, *, reviewed: bool | None = None) -> QuerySet:
+    """The observed configurations of the agents ``user`` may see (one query with its list)."""
+    rows = restrict(
+        ObservedConfiguration.objects.select_related("agent", "reviewed_by"),
+        user,
+        team_field="agent__owner_team",
+    )
+    if reviewed is True:
+        rows = rows.filter(~Q(reviewed_at=None))
+    elif reviewed is False:
+        rows = unreviewed(rows)
+    return rows
