@@ -197,3 +197,23 @@ def test_install_puts_back_what_the_models_need():
 
     triggers.install(apps, _Editor(), only=("credentials.Credential",))
     assert _problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_through_table_rebuilds_keeps_every_trigger():
+    """SQLite rebuilds a table to add a NOT NULL column (agents 0008) or a unique constraint
+    (agents 0007), dropping its triggers; decisions 0004 puts them back on the way up."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        migrate([("agents", "0006_scope_bind_resources")])
+        migrate(latest)
+        assert triggers.drift(connection) == []
+    finally:
+        migrate(latest)
