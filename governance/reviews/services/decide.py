@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from agents import services as registry
+from agents.errors import RegistryError
 from agents.models import ScopeGrant
 from audit.services import record
 from credentials import services as creds
+from credentials.errors import CredentialError
 from credentials.models import Credential
 
 from ..errors import ReviewError, ReviewForbidden, ReviewInvalid
@@ -267,7 +270,12 @@ def apply_item(
             and not line.reduce_to
         ):
             line.reduce_to = list(line.recommended_actions)
-        line.result, line.result_detail = APPLY[line.kind](item, line, decision, by, how)
+        try:
+            line.result, line.result_detail = APPLY[line.kind](item, line, decision, by, how)
+        except (RegistryError, CredentialError, ValidationError) as exc:
+            # A service refused (the row changed since the campaign opened): nothing of the
+            # item is applied, and the reviewer is told which line and why.
+            raise ReviewError(f"{line}: {exc}") from exc
         line.decision = decision
         results[f"{line.kind}:{line.label}"] = {"decision": decision, "result": line.result}
     ReviewLine.objects.bulk_update(lines, ["decision", "reduce_to", "result", "result_detail"])

@@ -12,6 +12,7 @@ mid-way, repeats nothing; notices carry dedupe keys as well.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 
 from django.db import transaction
@@ -22,11 +23,14 @@ from audit.services import record
 from credentials import services as creds
 from credentials.models import Credential
 
+from ..errors import ReviewError
 from ..models import Campaign, Decision, Outcome, ReviewItem, ReviewPolicy
 from . import notices
 from .campaigns import close_if_done
 from .decide import apply_item
 from .outcome import tell_trust
+
+log = logging.getLogger(__name__)
 
 
 def _due_steps(item: ReviewItem, policy: ReviewPolicy, now: dt.datetime) -> list[tuple[int, str]]:
@@ -106,9 +110,15 @@ def reviews_ladder_run(*, now: dt.datetime | None = None) -> dict[str, int]:
     told: set[tuple] = set()
     for item in pending.iterator(chunk_size=500):
         steps = _due_steps(item, policy, now)
-        if steps:
+        if not steps:
+            continue
+        try:
             with transaction.atomic():
                 _climb(item, steps, policy, now, counts, told)
+        except ReviewError as exc:
+            # This item's step rolled back and runs again next time; the others go on.
+            log.warning("review item %s: ladder step failed: %s", item.pk, exc)
+            counts["failed"] += 1
     return dict(counts)
 
 
