@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-import time
 
 import jwt
 import pytest
@@ -173,20 +171,3 @@ def test_type_audience_and_garbage(issuer):
     assert check_access_token(token, audience=issuer).active
     for garbage in ["", "x", "a.b.c", "a" * 9000, None, 42]:
         assert check_access_token(garbage).reason == "malformed"  # type: ignore[arg-type]
-
-
-@pytest.mark.process_caches  # the warm path: key and verified signature memoised
-def test_check_is_fast_in_process(issuer):
-    """Target for the decision point: ≤ 300 µs median with warm caches (reported, not flaky)."""
-    a = agent_with_secret()
-    token = issue(a)
-    for _ in range(20):
-        check_access_token(token)
-    samples = []
-    for _ in range(200):
-        start = time.perf_counter()
-        check_access_token(token)
-        samples.append(time.perf_counter() - start)
-    median_us = statistics.median(samples) * 1e6
-    print(f"check_access_token median {median_us:.0f} µs on {connection.vendor}")
-    assert median_us < 5000  # a loose ceiling for a shared CI machine; the figure is reported
