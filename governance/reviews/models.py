@@ -92,6 +92,8 @@ class ReviewPolicy(models.Model):
         default=5, help_text="Flag only reviewers who signed off at least this many items."
     )
     last_scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How far the micro-review sweep has read the audit log for trust level drops.
+    micro_swept_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

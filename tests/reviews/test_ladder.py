@@ -100,8 +100,16 @@ def test_micro_reviews_on_events(org, django_capture_on_commit_callbacks):
 
     from trust.services import trust_level_set
 
+    trust_level_set(agent=org["idle"], score=10, level="untrusted", reason="t", by="system")
+    trust_level_set(agent=org["bot"], score=80, level="trusted", reason="t", by="system")
     trust_level_set(agent=org["bot"], score=10, level="untrusted", reason="t", by="system")
     org["red"].members.remove(org["alice"])  # red has no member left
     assert reviews_micro_sweep() == {"team_inactive": 1, "untrusted": 1, "dormant": 0}
     assert reviews_micro_sweep() == {"team_inactive": 0, "untrusted": 0, "dormant": 0}
+    untrusted = ReviewItem.objects.get(campaign__trigger="untrusted")
+    assert untrusted.agent == org["bot"]  # idle-bot started untrusted and stayed: no drop
+    # Signed off, it stays closed while the agent stays untrusted (no new drop past the mark).
+    review_item_decide(item=untrusted, by=org["rita"], accept_recommendations=True)
+    review_item_sign_off(item=untrusted, by=org["rita"])
+    assert reviews_micro_sweep()["untrusted"] == 0
     assert review_micro_open(agent=org["idle"], trigger="dormant") is None  # nothing to review
