@@ -68,11 +68,13 @@ def grant_line(row: tuple, ev: UsageEvidence, rules: Rules) -> ReviewLine:
     resource, _, action = name.partition(":")
     usage = ev.grant(agent_id, usage_key(resource, action))
     unused = _unused(usage, rules.now, rules.unused_days)
-    reason = (
-        f"{_used_words(usage, rules.now)}: unused for {rules.unused_days}+ days, remove it"
-        if unused
-        else f"used {usage.uses_30d} times in 30 days, {usage.uses_90d} in 90"
-    )
+    if usage.last_used_at is None:
+        age = max(0, (rules.now - created_at).days)
+        reason = f"never used in the {age} days since it was granted: remove it"
+    elif unused:
+        reason = f"{_used_words(usage, rules.now)} (policy: {rules.unused_days}): remove it"
+    else:
+        reason = f"used {usage.uses_30d} times in 30 days, {usage.uses_90d} in 90"
     return _line(
         ReviewLine.Kind.GRANT, usage, rules, created_at,
         grant_id=grant_id, label=name, sensitivity=sensitivity,

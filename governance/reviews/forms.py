@@ -71,7 +71,8 @@ class ItemDecideForm(forms.Form):
         self.lines = lines
         for line in lines:
             choices = [(Decision.KEEP, "Keep"), (Decision.REVOKE, "Revoke")]
-            if line.kind == ReviewLine.Kind.CONNECTION:
+            reducible = line.kind == ReviewLine.Kind.CONNECTION and len(line.actions) > 1
+            if reducible:
                 choices.insert(1, (Decision.REDUCE, "Reduce"))
             self.fields[f"decision_{line.pk}"] = forms.ChoiceField(
                 choices=choices,
@@ -82,7 +83,7 @@ class ItemDecideForm(forms.Form):
             self.fields[f"comment_{line.pk}"] = forms.CharField(
                 max_length=2000, required=False, initial=line.comment, label="Comment"
             )
-            if line.kind == ReviewLine.Kind.CONNECTION:
+            if reducible:
                 self.fields[f"reduce_{line.pk}"] = forms.MultipleChoiceField(
                     choices=[(a, a) for a in line.actions],
                     required=False,

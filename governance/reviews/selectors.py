@@ -27,6 +27,8 @@ from .permissions import campaigns_visible_to, items_visible_to
 
 # -- usage evidence of one agent ---------------------------------------------------------------
 
+PARTS = ("grants", "connections", "credentials")
+
 
 @dataclass(frozen=True)
 class EvidenceRow:
@@ -47,35 +49,41 @@ class EvidenceRow:
         }
 
 
-def agent_evidence(agent: Agent, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Last use and 30/90-day uses of every live grant, connection and credential (6 queries)."""
+def agent_evidence(
+    agent: Agent, *, now: dt.datetime | None = None, parts: tuple[str, ...] = PARTS
+) -> dict[str, Any]:
+    """Last use and 30/90-day uses of every live grant, connection and credential (at most 6
+    queries; ``parts`` leaves out what a page shows elsewhere)."""
     now = now or timezone.now()
     ev = usage_evidence(agent_ids=[agent.pk], now=now)
-    grants = [
+    out: dict[str, Any] = {"as_of": ev.as_of, "grants": [], "connections": [], "credentials": []}
+    if "grants" in parts:
+        out["grants"] = _grant_rows(agent, ev, now)
+    if "connections" in parts:
+        out["connections"] = [
+            EvidenceRow("connection", slug, ev.connection(agent.pk, slug), ", ".join(actions))
+            for slug, actions in Connection.objects.filter(agent=agent)
+            .order_by("resource__slug")
+            .values_list("resource__slug", "allowed_actions")
+        ]
+    if "credentials" in parts:
+        out["credentials"] = [
+            EvidenceRow("credential", pk, ev.credential(pk), status)
+            for pk, status in Credential.objects.filter(agent=agent, status__in=LIVE_CREDENTIALS)
+            .order_by("-created_at")
+            .values_list("pk", "status")
+        ]
+    return out
+
+
+def _grant_rows(agent: Agent, ev, now: dt.datetime) -> list[EvidenceRow]:
+    return [
         EvidenceRow("grant", name, ev.grant(agent.pk, usage_key(*name.split(":", 1))), sens)
         for name, sens in ScopeGrant.objects.active(now)
         .filter(agent=agent)
         .order_by("scope__name")
         .values_list("scope__name", "scope__sensitivity")
     ]
-    connections = [
-        EvidenceRow("connection", slug, ev.connection(agent.pk, slug), ", ".join(actions))
-        for slug, actions in Connection.objects.filter(agent=agent)
-        .order_by("resource__slug")
-        .values_list("resource__slug", "allowed_actions")
-    ]
-    credentials = [
-        EvidenceRow("credential", pk, ev.credential(pk), status)
-        for pk, status in Credential.objects.filter(agent=agent, status__in=LIVE_CREDENTIALS)
-        .order_by("-created_at")
-        .values_list("pk", "status")
-    ]
-    return {
-        "as_of": ev.as_of,
-        "grants": grants,
-        "connections": connections,
-        "credentials": credentials,
-    }
 
 
 # -- items, campaigns, the workbench ----------------------------------------------------------

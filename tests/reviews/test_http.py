@@ -224,7 +224,7 @@ def test_evidence_on_the_api_the_agent_page_and_the_admin(org):
     assert read["uses_30d"] == 4 and read["last_used_at"]
     assert ev["connections"][0]["uses_90d"] == 4 and ev["credentials"][0]["uses_30d"] == 1
     page = rita.get(f"/portal/agents/{org['bot'].slug}/").content.decode()
-    assert 'data-usage="grant:ledger:read"' in page
+    assert 'data-usage="connection:ledger"' in page  # grants and credentials: their own tables
     admin = client_for(org["root"])
     usage = admin.get(f"/admin/reviews/agentusage/{org['bot'].pk}/change/")
     assert usage.status_code == 200 and "ledger:read" in usage.content.decode()

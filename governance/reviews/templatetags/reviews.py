@@ -1,4 +1,7 @@
-"""``{% usage_for agent as usage %}``: the agent page's usage panel, included by one line."""
+"""``{% connection_usage_for agent as usage %}``: the agent page's connection usage card.
+
+The page's grant and credential tables show their own usage (``governance.portal.selectors``,
+from the same ``trust.usage`` selector); this card adds the connections'."""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ register = template.Library()
 
 
 @register.simple_tag
-def usage_for(agent) -> dict:
-    """The usage evidence of the agent's grants, connections and credentials (6 queries)."""
-    evidence = agent_evidence(agent)
-    evidence["rows"] = [evidence["grants"], evidence["connections"], evidence["credentials"]]
-    return evidence
+def connection_usage_for(agent) -> dict:
+    """The usage evidence of the agent's connections (4 queries)."""
+    return agent_evidence(agent, parts=("connections",))
