@@ -4,15 +4,17 @@ the portal, the API or the CLI, through the services."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from agents.admin.base import ServiceAdmin
 from agents.permissions import TeamScopedAdminMixin, can_see_everything, is_platform_admin
 
+from .errors import ReviewError
 from .models import AgentUsage, Campaign, ReviewItem, ReviewLine, ReviewPolicy
 from .permissions import campaigns_visible_to
 from .selectors import agent_evidence
+from .services import review_campaign_close
 from .services.policy import POLICY_FIELDS, review_policy_update
 
 
@@ -63,8 +65,27 @@ class CampaignAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ["name"]
     date_hierarchy = "created_at"
 
+    actions = ["close"]
+
     def get_queryset(self, request):
         return campaigns_visible_to(request.user)
+
+    def has_close_permission(self, request) -> bool:
+        return can_see_everything(request.user)
+
+    @admin.action(description="Close selected campaigns (items left pending stay undecided)")
+    def close(self, request, queryset):
+        done, refused = 0, []
+        for campaign in queryset:
+            try:
+                review_campaign_close(campaign=campaign, by=request.user, force=True)
+                done += 1
+            except ReviewError as exc:
+                refused.append(str(exc))
+        if done:
+            self.message_user(request, f"Closed: {done}.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_staff and can_see_everything(request.user)

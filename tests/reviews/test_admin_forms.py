@@ -38,7 +38,15 @@ def test_the_item_admin_shows_lines_to_the_team_and_404s_others(org):
     page = client_for(org["alice"]).get(url)
     assert page.status_code == 200 and "ledger:write" in page.content.decode()
     assert client_for(org["bob"]).get(url).status_code == 404
-    assert client_for(org["rita"]).get("/admin/reviews/campaign/").status_code == 200
+    rita = client_for(org["rita"])
+    assert rita.get("/admin/reviews/campaign/").status_code == 200
+    closed = rita.post(
+        "/admin/reviews/campaign/",
+        {"action": "close", "_selected_action": [campaign.pk], "select_across": "0"},
+    )
+    assert closed.status_code == 302
+    assert Campaign.objects.get(pk=campaign.pk).state == "closed"
+    assert AuditEntry.objects.filter(action="review.campaign.close").count() == 1
 
 
 def test_opening_a_campaign_in_the_portal_with_field_errors(org):
