@@ -40,6 +40,13 @@ SCHEDULE: tuple[Periodic, ...] = (
         "counters, then closed hours into each agent's baselines.",
     ),
     Periodic(
+        name="Recompute trust",
+        task="trust.recompute_all",
+        every_seconds=900,
+        description="Ends expired trust pins, then recomputes every agent's trust score and "
+        "level in batches (a history row only where the outcome changed).",
+    ),
+    Periodic(
         name="Expire lapsed scope grants",
         task="agents.expire_grants",
         every_seconds=60,

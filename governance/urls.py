@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("governance.decisions.urls")),
     path("", include("agents.api.urls")),
     path("", include("credentials.api.urls")),
+    path("", include("trust.api.urls")),
     path("", include("governance.approvals.api.urls")),
     path("", include("trust.attestations.api.urls")),
     path("", include("governance.reviews.api.urls")),

@@ -12,6 +12,7 @@ from audit.principals import SYSTEM, user_principal
 from audit.services import record
 
 from ..errors import GrantError, GrantStateError, InvalidTransition, RegistryError
+from ..events import trust_signals_changed
 from ..models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
 from ..permissions import agents_managed_by
 
@@ -89,6 +90,7 @@ def _transition(*, agent: Agent, to: str, action: str, by, reason: str) -> Agent
         reason=reason,
         changes={"status": [before, to]},
     )
+    trust_signals_changed(locked.pk)
     agent.status, agent.status_reason = locked.status, locked.status_reason
     agent.status_changed_at = locked.status_changed_at
     return locked
@@ -158,6 +160,7 @@ def agent_version_add(
             "requested_scopes": sorted(s.name for s in scopes),
         },
     )
+    trust_signals_changed(agent.pk)
     return version
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError
+from ..events import trust_signals_changed
 from ..models import (
     Agent,
     AgentVersion,
@@ -165,6 +166,7 @@ def agent_version_review(*, version: AgentVersion, by=None) -> AgentVersion:
         target_id=locked.pk,
         changes={"reviewed": [False, True]},
     )
+    trust_signals_changed(locked.agent_id)
     version.reviewed, version.reviewed_at = True, locked.reviewed_at
     return locked
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from agents.events import trust_signals_changed
 from agents.models import Agent, OrganisationPolicy, Resource
 from agents.notices.models import Notice, NoticeKind
 from agents.notices.services import notify
@@ -152,6 +153,8 @@ def credential_issue(
         predecessor=predecessor.pk if predecessor else None,
         thumbprint=credential.jwk_thumbprint or None,
     )
+    if credential.agent_id:
+        trust_signals_changed(credential.agent_id)
     return IssuedCredential(credential=credential, secret=secret)
 
 
@@ -162,6 +165,8 @@ def _end(credential: Credential, *, status: str, by: Any, reason: str, action: s
     credential.ended_at = timezone.now()
     credential.save(update_fields=["status", "status_reason", "ended_at"])
     _audit(credential, action=action, by=by, reason=reason, status=[before, status])
+    if credential.agent_id:
+        trust_signals_changed(credential.agent_id)
 
 
 def _locked(credential: Credential) -> Credential:

@@ -25,6 +25,7 @@ from tests import factories as f
 from tests.attestations.signers import ed25519_signer, register
 from tests.routes import all_routes
 from trust.attestations.services import attestation_submit
+from trust.recompute import recompute_agents
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,7 @@ def admin_client():
     from governance.reviews.services import review_campaign_open
 
     review_campaign_open(by="system")  # a campaign and an item behind the review lists
+    recompute_agents([agent.pk])  # a trust policy version and a history row
     approval_request_open(
         agent=agent, resource=resource, connection_id=connection.pk, action="read", cost=Decimal(0)
     )
@@ -68,14 +70,14 @@ def admin_client():
 
 
 def list_urls(client) -> list[str]:
-    """Every GET route of the API without a path parameter, plus the agent timeline."""
+    """Every GET route of the API without a path parameter, plus the agent timeline and history."""
     urls = []
     for route in all_routes():
         if not route.template.startswith("api/v1/"):
             continue
         if route.actions and route.actions.get("get") != "list":
             continue
-        if route.params == ("slug",) and "timeline" in route.template:
+        if route.params == ("slug",) and route.template.endswith(("timeline/", "history/")):
             urls.append(route.url(slug=client.agent_slug))
         elif not route.params:
             urls.append(route.url())

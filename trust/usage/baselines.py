@@ -178,18 +178,20 @@ def _fold_hours(first: int, last: int) -> int:
     return len(changed)
 
 
-def baselines_update(*, now: dt.datetime | None = None) -> int:
+def baselines_update(*, now: dt.datetime | None = None, through: dt.datetime | None = None) -> int:
     """Fold every closed hour not yet in the baselines; returns the hours folded.
 
     A week of hours per transaction, under the baselines watermark's row lock, which moves with
-    the slots it changed (a crash re-folds nothing twice).
+    the slots it changed (a crash re-folds nothing twice). ``through``: fold the hours before it
+    whatever the usage watermark says — for histories written straight into the counters (the
+    demo organisation's, which predate its audit log).
     """
     now = now or timezone.now()
     folded = 0
     while True:
         with transaction.atomic():
             mark = watermark(BASELINES)
-            last_closed = _closed_through(now)
+            last_closed = hour_index(through) - 1 if through else _closed_through(now)
             if last_closed is None:
                 return folded
             first = mark.position + 1

@@ -125,3 +125,22 @@ def usage_evidence(*, agent_ids: Collection[int], now: dt.datetime | None = None
         connections={key: tally.usage() for key, tally in connections.items()},
         credentials={key: tally.usage() for key, tally in credentials.items()},
     )
+
+
+# Denials in the current and the previous hour from which an agent's trust is recomputed at
+# once, rather than at the next scheduled recomputation.
+BURST_DENIALS = 50
+
+
+def denial_bursts(*, now: dt.datetime | None = None, threshold: int = BURST_DENIALS) -> list[int]:
+    """Agents denied at least ``threshold`` times since the start of the previous hour."""
+    now = now or timezone.now()
+    since = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+    return list(
+        UsageHour.objects.filter(hour__gte=since)
+        .values("agent_id")
+        .annotate(denied=Sum("denied"))
+        .filter(denied__gte=threshold)
+        .order_by()
+        .values_list("agent_id", flat=True)
+    )

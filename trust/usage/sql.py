@@ -141,7 +141,8 @@ def fold_totals(after: int, upto: int) -> int:
 
 
 def upsert(model: type[Model], columns: Sequence[str], key: Sequence[str], rows: list[tuple]):
-    """Insert ``rows`` or overwrite the non-key columns of those already there.
+    """Insert ``rows`` or overwrite the non-key columns of those already there (no ``key``:
+    insert only).
 
     PostgreSQL: one statement over ``json_to_recordset`` of one JSON parameter (Django's
     client-side binding quotes a multi-row VALUES list or arrays element by element in Python,
@@ -151,7 +152,7 @@ def upsert(model: type[Model], columns: Sequence[str], key: Sequence[str], rows:
         return
     names = ", ".join(_q(c) for c in columns)
     sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in columns if c not in key)
-    tail = f"ON CONFLICT ({', '.join(_q(c) for c in key)}) DO UPDATE SET {sets}"
+    tail = f"ON CONFLICT ({', '.join(_q(c) for c in key)}) DO UPDATE SET {sets}" if key else ""
     table = _q(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

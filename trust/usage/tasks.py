@@ -8,6 +8,7 @@ from celery import shared_task
 
 from .baselines import baselines_update
 from .fold import usage_fold
+from .selectors import denial_bursts
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,12 @@ def fold_usage() -> dict[str, int]:
     """Fold the audit log past the watermark; fold closed hours into the baselines."""
     result = usage_fold(max_seconds=FOLD_SECONDS)
     hours = baselines_update()
+    bursts = denial_bursts() if result.entries else []
+    if bursts:  # a burst of denials is an event for the trust engine
+        from trust.recompute import recompute_agents
+
+        summary = recompute_agents(bursts)
+        log.info("usage: denial burst, recomputed %d agents", summary.agents)
     if result.entries or hours:  # a trace of every run that did work
         log.info(
             "usage: folded %d audit entries (now at seq %d), %d hours into baselines",

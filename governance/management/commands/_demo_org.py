@@ -139,6 +139,10 @@ RESOURCES = {
 
 # A grant: (scope, justification, days until it expires or None, granted by)
 # A connection: (resource, actions, rate limit per minute, budget cap per day or None, floor)
+# "usage": the history seeded into the usage facts before the engine computes trust (see
+# _demo_usage.py): "steady" office hours for six weeks, "surge" the same and then 40x its usual
+# volume in the last hour, None a new agent never seen at work. "review": a certified access
+# review on record. No level is set by hand: the trust engine computes every one.
 AGENTS = [
     {
         "slug": "invoice-reconciler",
@@ -156,7 +160,8 @@ AGENTS = [
             ("invoices", ["read"], 600, None, "pending"),
             ("ledger", ["read"], 300, None, "pending"),
         ],
-        "trust": (88, "trusted"),
+        "usage": "steady",
+        "review": True,
     },
     {
         "slug": "payment-scheduler",
@@ -173,7 +178,7 @@ AGENTS = [
             ("invoices", ["read"], 120, None, "pending"),
             ("payments", ["initiate"], 20, "250000.00", "trusted"),
         ],
-        "trust": (74, "pending"),
+        "usage": "surge",
     },
     {
         "slug": "expense-auditor",
@@ -184,7 +189,7 @@ AGENTS = [
         "version": ("0.9.1", False),
         "grants": [("ledger:read", "Reads expense postings for the sample.", 30, "alice")],
         "connections": [("ledger", ["read"], 60, None, "pending")],
-        "trust": (41, "untrusted"),
+        "usage": None,
     },
     {
         "slug": "month-end-closer",
@@ -198,7 +203,7 @@ AGENTS = [
             ("ledger:write", "Posts closing entries; reviewed each quarter.", 90, "reviewer"),
         ],
         "connections": [("ledger", ["read", "write"], 120, None, "trusted")],
-        "trust": (91, "trusted"),
+        "usage": "steady",
     },
     {
         "slug": "support-triage",
@@ -218,7 +223,7 @@ AGENTS = [
             ("helpdesk", ["read", "write"], 1200, None, "pending"),
             ("knowledge-base", ["read"], 1200, None, "untrusted"),
         ],
-        "trust": (82, "trusted"),
+        "usage": "steady",
     },
     {
         "slug": "refund-assistant",
@@ -236,7 +241,7 @@ AGENTS = [
             ("helpdesk", ["read"], 300, None, "pending"),
             ("crm", ["read"], 120, None, "trusted"),
         ],
-        "trust": (52, "pending"),
+        "usage": "steady",
         "status": ("suspended", "Issued refunds above the 200 EUR policy limit; under review."),
     },
     {
@@ -254,7 +259,7 @@ AGENTS = [
             ("knowledge-base", ["read"], 3000, None, "untrusted"),
             ("helpdesk", ["read"], 600, None, "pending"),
         ],
-        "trust": (95, "trusted"),
+        "usage": "steady",
     },
     {
         "slug": "churn-notifier",
@@ -265,7 +270,7 @@ AGENTS = [
         "version": ("0.3.0", False),
         "grants": [("mailer:send", "Sends the renewal reminder.", 14, "carol")],
         "connections": [("mailer", ["send"], 60, "500.00", "trusted")],
-        "trust": (18, "untrusted"),
+        "usage": None,
     },
     {
         "slug": "deploy-sentinel",
@@ -288,7 +293,7 @@ AGENTS = [
             ("deployer", ["read", "rollback"], 30, None, "trusted"),
             ("observability", ["read"], 600, None, "untrusted"),
         ],
-        "trust": (86, "trusted"),
+        "usage": "steady",
     },
     {
         "slug": "incident-summariser",
@@ -305,7 +310,7 @@ AGENTS = [
             ("observability", ["read"], 300, None, "untrusted"),
             ("deployer", ["read"], 60, None, "pending"),
         ],
-        "trust": (77, "pending"),
+        "usage": "steady",
     },
     {
         "slug": "cost-watcher",
@@ -316,7 +321,7 @@ AGENTS = [
         "version": ("1.0.0", False),
         "grants": [("cloud-billing:read", "Reads the cloud bill.", None, "dan")],
         "connections": [("cloud-billing", ["read"], 60, None, "untrusted")],
-        "trust": (63, "pending"),
+        "usage": None,
     },
     {
         "slug": "forecast-builder",
@@ -327,7 +332,7 @@ AGENTS = [
         "version": ("7.2.1", True),
         "grants": [("warehouse:query", "Reads sales history for the forecast.", None, "erin")],
         "connections": [("warehouse", ["query"], 120, "40.00", "pending")],
-        "trust": (80, "trusted"),
+        "usage": "steady",
     },
     {
         "slug": "legacy-report-mailer",
@@ -338,7 +343,7 @@ AGENTS = [
         "version": ("0.5.0", False),
         "grants": [("warehouse:export", "Exported the weekly extract.", None, "erin")],
         "connections": [],
-        "trust": (12, "untrusted"),
+        "usage": None,
         "status": ("decommissioned", "Replaced by the BI dashboards; its export grant ended."),
     },
 ]

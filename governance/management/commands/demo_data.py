@@ -1,10 +1,11 @@
 """``manage.py demo_data``: a believable organisation, created through the services.
 
 Idempotent: every object is looked up by its natural key and created only if missing, and the
-one-off steps (lifecycle changes, trust levels, run outcomes) happen only when the object is
-first created, so a second run adds no rows and no audit entries, and leaves alone whatever
-someone has changed since. Everything goes through the services of ``agents``, ``credentials``
-and ``trust``, so the audit log tells the true story of how the organisation came to be.
+one-off steps (lifecycle changes, seeded usage histories, run outcomes) happen only when the
+object is first created, so a second run adds no rows and no audit entries, and leaves alone
+whatever someone has changed since. Everything goes through the services of ``agents``,
+``credentials`` and ``trust``, so the audit log tells the true story of how the organisation
+came to be.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from agents.permissions import ROLES
 from audit.principals import SYSTEM
 
 from ._demo_org import AGENTS, CREDENTIALS, PEOPLE, RESOURCES, SCOPES, TEAMS, WORKFLOWS
+from ._demo_usage import seed_and_compute
 
 DEFAULT_PASSWORD = "demo-portal-2026"
 SHORT_GRANT_SECONDS = 90  # long enough to see it active, short enough to watch beat expire it
@@ -65,9 +67,13 @@ class Command(BaseCommand):
             self.teams = self._teams()
             self.resources = self._resources()
             self.scopes = self._scopes()
+            self.fresh: dict[str, Agent] = {}
             for spec in AGENTS:
                 self._agent(spec)
             self._workflows()
+            # Trust comes from the engine, from the histories the demo seeds (once, for the
+            # agents this run created).
+            seed_and_compute([spec for spec in AGENTS if spec["slug"] in self.fresh], self.fresh)
         made = ", ".join(f"{n} {kind}" for kind, n in self.created.items() if n) or "nothing"
         self.stdout.write(f"demo data: created {made}")
         self.stdout.write(
@@ -210,7 +216,7 @@ class Command(BaseCommand):
             self._count("connections")
         self._credential(agent, owner)
         if fresh:
-            self._trust(agent, *spec["trust"])
+            self.fresh[agent.slug] = agent
             status = spec.get("status")
             if status and status[0] == "suspended":
                 services.agent_suspend(agent=agent, by=self.users["reviewer"], reason=status[1])
@@ -235,18 +241,6 @@ class Command(BaseCommand):
             expires_at=timezone.now() + dt.timedelta(days=days),
         )
         self._count("credentials")
-
-    def _trust(self, agent: Agent, score: int, level: str) -> None:
-        # The trust app owns scores; its service records the change with before and after.
-        from trust.services import trust_level_set
-
-        trust_level_set(
-            agent=agent,
-            score=score,
-            level=level,
-            reason="demo data: initial assessment",
-            by=SYSTEM,
-        )
 
     # -- workflows and runs --------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
-"""``manage.py trust``: read or set an agent's current trust score and level.
+"""``manage.py trust``: show, explain, recompute, pin and release agents' trust.
 
     manage.py trust show SLUG [--json]
-    manage.py trust set SLUG --score 80 --level trusted --reason "…" [--by USER] [--json]
+    manage.py trust explain SLUG [--json]          the breakdown computed now, written nowhere
+    manage.py trust recompute [SLUG ...] [--all]    the engine's recomputation (audited changes)
+    manage.py trust set SLUG --level L --reason "…" [--until ISO] [--by USER] [--json]   a pin
+    manage.py trust release SLUG --reason "…" [--by USER]
     manage.py trust attestors list|add|revoke …   (see trust/attestations/cli.py)
 
-``--by`` must name a platform admin (the same rule as the admin page); without it the change
-is audited as ``system``. Errors exit non-zero and change nothing.
+``--by`` must name a security reviewer or platform admin (the same rule as the admin and the
+API); without it the change is audited as ``system``. Errors exit non-zero and change nothing.
 """
 
 from __future__ import annotations
@@ -15,67 +18,139 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
 
 from agents.models import Agent, TrustLevel
-from agents.permissions import is_platform_admin
+from agents.permissions import can_decide
 from trust.attestations import cli as attestors_cli
 from trust.errors import TrustError
-from trust.services import trust_level_set
-
-
-def _as_dict(agent: Agent) -> dict[str, Any]:
-    return {
-        "agent": agent.slug,
-        "trust_score": agent.trust_score,
-        "trust_level": agent.trust_level,
-        "trust_updated_at": agent.trust_updated_at.isoformat() if agent.trust_updated_at else None,
-    }
+from trust.recompute import explain, recompute_agents, recompute_all
+from trust.selectors import trust_summary
+from trust.services import trust_pin, trust_pin_release
 
 
 class Command(BaseCommand):
-    help = "Show or set an agent's trust score and level (audited)."
+    help = "Show, explain, recompute, pin or release agents' trust (pins are audited)."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        show = sub.add_parser("show")
-        show.add_argument("slug")
-        show.add_argument("--json", action="store_true")
-        st = sub.add_parser("set")
+        for name in ("show", "explain"):
+            p = sub.add_parser(name)
+            p.add_argument("slug")
+            p.add_argument("--json", action="store_true")
+        rc = sub.add_parser("recompute")
+        rc.add_argument("slugs", nargs="*")
+        rc.add_argument("--all", action="store_true")
+        st = sub.add_parser("set", help="pin a level for a while (becomes a pin)")
         st.add_argument("slug")
-        st.add_argument("--score", type=int, required=True)
         st.add_argument("--level", choices=TrustLevel.values, required=True)
         st.add_argument("--reason", required=True)
-        st.add_argument("--by", metavar="USERNAME", help="the platform admin acting (audited)")
+        st.add_argument("--until", help="ISO 8601 expiry (default: the policy's longest pin)")
+        st.add_argument("--by", metavar="USERNAME", help="the reviewer or admin acting (audited)")
         st.add_argument("--json", action="store_true")
+        rl = sub.add_parser("release", help="end the agent's pin now")
+        rl.add_argument("slug")
+        rl.add_argument("--reason", required=True)
+        rl.add_argument("--by", metavar="USERNAME")
         attestors_cli.add_parser(sub)
 
     def handle(self, *args, **options):
-        if options["action"] == "attestors":
+        action = options["action"]
+        if action == "attestors":
             return attestors_cli.run(options, self.stdout)
-        agent = Agent.objects.filter(slug=options["slug"]).first()
-        if agent is None:
-            raise CommandError(f"no agent with slug {options['slug']!r}")
-        if options["action"] == "set":
-            by: Any = "system"
-            if options.get("by"):
-                by = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-                if by is None:
-                    raise CommandError(f"no active user {options['by']!r}")
-                if not is_platform_admin(by):
-                    raise CommandError(f"user {by.username!r} is not a platform admin")
-            try:
-                agent = trust_level_set(
+        if action == "recompute":
+            return self._recompute(options)
+        agent = self._agent(options["slug"])
+        try:
+            if action == "set":
+                until = None
+                if options.get("until"):
+                    until = parse_datetime(options["until"])
+                    if until is None or until.tzinfo is None:
+                        raise CommandError("--until must be an ISO 8601 time with a zone")
+                trust_pin(
                     agent=agent,
-                    score=options["score"],
                     level=options["level"],
                     reason=options["reason"],
-                    by=by,
+                    expires_at=until,
+                    by=self._by(options),
                 )
-            except TrustError as exc:
-                raise CommandError(str(exc)) from exc
-        result = _as_dict(agent)
-        if options["json"]:
-            self.stdout.write(json.dumps(result, indent=2))
+            elif action == "release":
+                trust_pin_release(agent=agent, reason=options["reason"], by=self._by(options))
+                self.stdout.write(f"released the pin of {agent.slug}")
+                return
+        except TrustError as exc:
+            raise CommandError(str(exc)) from exc
+        if action == "explain":
+            return self._explain(agent, options["json"])
+        self._print(trust_summary(Agent.objects.get(pk=agent.pk)), options["json"])
+
+    def _agent(self, slug: str) -> Agent:
+        agent = Agent.objects.filter(slug=slug).first()
+        if agent is None:
+            raise CommandError(f"no agent with slug {slug!r}")
+        return agent
+
+    def _by(self, options) -> Any:
+        if not options.get("by"):
+            return "system"
+        by = get_user_model().objects.filter(username=options["by"], is_active=True).first()
+        if by is None:
+            raise CommandError(f"no active user {options['by']!r}")
+        if not can_decide(by):
+            raise CommandError(f"user {by.username!r} is not a security reviewer or admin")
+        return by
+
+    def _recompute(self, options) -> None:
+        if options["all"] == bool(options["slugs"]):
+            raise CommandError("name agents or pass --all")
+        if options["all"]:
+            summary = recompute_all()
         else:
-            for key, value in result.items():
-                self.stdout.write(f"{key}: {value}")
+            ids = dict(Agent.objects.filter(slug__in=options["slugs"]).values_list("slug", "pk"))
+            missing = sorted(set(options["slugs"]) - set(ids))
+            if missing:
+                raise CommandError(f"no agent with slug {', '.join(missing)}")
+            summary = recompute_agents(ids.values())
+        self.stdout.write(
+            f"recomputed {summary.agents} agents: {summary.updated} scores or levels changed, "
+            f"{summary.level_changes} level changes, {summary.written} history rows"
+        )
+
+    def _explain(self, agent: Agent, as_json: bool) -> None:
+        outcome, _ = explain(agent)
+        data = {
+            "agent": agent.slug,
+            "score": outcome.score,
+            "computed_level": outcome.computed_level,
+            "level": outcome.level,
+            "caps": outcome.caps,
+            "pinned": outcome.pin_id is not None,
+            "policy_version": outcome.policy_version,
+            "components": {k: round(v, 1) for k, v in outcome.components.items()},
+            "factors": outcome.factors_json(),
+        }
+        if as_json:
+            self.stdout.write(json.dumps(data, indent=2))
+            return
+        self.stdout.write(
+            f"{agent.slug}: score {outcome.score} ({outcome.computed_level}), level "
+            f"{outcome.level}{' (pinned)' if outcome.pin_id else ''}, policy v"
+            f"{outcome.policy_version}"
+            + (f", capped by {', '.join(outcome.caps)}" if outcome.caps else "")
+        )
+        for component, points in data["components"].items():
+            self.stdout.write(f"  {component}: {points}")
+            for row in data["factors"]:
+                if row["component"] == component:
+                    advice = f"  -> {row['advice']}" if row["advice"] else ""
+                    self.stdout.write(
+                        f"    {row['points']:>5.1f}  [{row['status']}] {row['sentence']}{advice}"
+                    )
+
+    def _print(self, data: dict, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(data, indent=2, default=str))
+            return
+        for key, value in data.items():
+            self.stdout.write(f"{key}: {value}")

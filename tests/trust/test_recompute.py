@@ -1,0 +1,104 @@
+"""Recomputation: levels from the engine, history when the outcome changes, flat query counts."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agents.models import Agent, AgentVersion, Scope, ScopeGrant
+from audit.models import AuditEntry
+from tests import factories as f
+from trust.models import TrustComputation, TrustPolicy
+from trust.recompute import recompute_agents, recompute_all
+from trust.services import record_review_outcome
+
+from .conftest import ago, sound_agent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_fresh_sound_agent_is_pending_and_lacking_agents_untrusted():
+    sound = sound_agent()
+    no_credential = sound_agent(credential=False)
+    no_member = sound_agent(member=False)
+    unreviewed = sound_agent(reviewed=False)
+    recompute_agents([a.pk for a in (sound, no_credential, no_member, unreviewed)])
+    levels = dict(Agent.objects.values_list("slug", "trust_level"))
+    assert levels[sound.slug] == "pending"
+    assert levels[no_credential.slug] == "untrusted"
+    assert levels[no_member.slug] == "untrusted"
+    assert levels[unreviewed.slug] == "untrusted"
+    assert TrustPolicy.objects.get().version == 1  # the defaults, stored when first used
+
+
+def test_level_change_is_audited_with_its_breakdown_and_history_kept():
+    agent = sound_agent()
+    recompute_agents([agent.pk])
+    entry = AuditEntry.objects.get(action="trust.level_change")
+    assert entry.changes["trust_level"] == ["untrusted", "pending"]
+    assert entry.resource == agent.principal
+    codes = {row["code"]: row for row in entry.context["breakdown"]}
+    assert codes["credential_secret_only"]["status"] == "unmet"
+    assert codes["volume_unknown"]["status"] == "insufficient_data"
+    row = TrustComputation.objects.get(agent=agent)
+    assert row.policy.version == 1 and row.level == "pending"
+    factor = next(x for x in row.factors if x["code"] == "credential_secret_only")
+    assert factor["advice"] == "register a key credential: +4"
+    assert factor["points"] == 0 and factor["possible"] == 10
+    # Nothing changed: no new history, no write of the agent row, no audit.
+    recompute_agents([agent.pk])
+    assert TrustComputation.objects.filter(agent=agent).count() == 1
+    assert AuditEntry.objects.filter(action="trust.level_change").count() == 1
+    # A certified access review changes the score: a new history row.
+    record_review_outcome(agent=agent, certified=True, reference="campaign 1", at=ago(hours=1))
+    recompute_agents([agent.pk])
+    assert TrustComputation.objects.filter(agent=agent).count() == 2
+    agent.refresh_from_db()
+    assert agent.trust_score == TrustComputation.objects.filter(agent=agent).first().score
+
+
+def _world(n: int) -> list[int]:
+    team = f.TeamFactory()
+    f.team_member(team)
+    scope = f.ScopeFactory(name="crm:read", sensitivity="high")
+    agents = Agent.objects.bulk_create(
+        Agent(slug=f"bulk-{n}-{i}", display_name="Bulk", purpose="p", owner_team=team)
+        for i in range(n)
+    )
+    versions = AgentVersion.objects.bulk_create(
+        AgentVersion(agent=a, label="1", config_digest=f.digest(a.slug), reviewed=i % 2 == 0)
+        for i, a in enumerate(agents)
+    )
+    for a, v in zip(agents, versions, strict=True):
+        a.current_version = v
+    Agent.objects.bulk_update(agents, ["current_version"])
+    ScopeGrant.objects.bulk_create(
+        ScopeGrant(agent=a, scope=Scope.objects.get(pk=scope.pk), justification="j") for a in agents
+    )
+    return [a.pk for a in agents]
+
+
+def _count(ids: list[int]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        recompute_agents(ids)
+    return len(queries)
+
+
+def test_query_count_does_not_grow_with_agents():
+    small, large = _world(10), _world(1000)
+    _count(small[:1])  # stores the default policy (version 1) once
+    first = (_count(small), _count(large))
+    assert first[0] == first[1], first
+    again = (_count(small), _count(large))  # nothing changed: no writes
+    assert again[0] == again[1], again
+    assert TrustComputation.objects.count() == 1010
+    assert not Agent.objects.filter(pk__in=large).exclude(trust_level="untrusted").exists()
+
+
+def test_recompute_all_walks_every_agent_in_batches():
+    ids = _world(25)
+    summary = recompute_all(batch_size=7)
+    assert summary.agents == 25
+    assert summary.written == 25
+    assert set(TrustComputation.objects.values_list("agent_id", flat=True)) == set(ids)

@@ -1,0 +1,218 @@
+"""Recompute agents' trust in batches: load facts in bulk, score, store what changed.
+
+Per batch, a fixed number of queries whatever its size (``tests/trust/test_recompute.py``
+asserts it for 10 and 1,000 agents): lock the batch's agent rows, load the facts, read each
+agent's latest history fingerprint, insert the new history rows in one statement and update
+the agents whose score or level changed in one more. Only a *level change* costs more: its
+audit entry (with the breakdown that caused it) and the owners' notice, one each.
+
+An agent's row is written only when its score or level changes: every write of it moves the
+decision point's revocation epoch, so an unchanged recomputation must not touch it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from agents.models import TRUST_ORDER, Agent, TrustLevel
+from audit.services import record
+
+from .extensions import notify_team
+from .facts import AgentFacts, Batch, Context, load_context, load_facts
+from .models import TrustComputation
+from .policy import policy_in_force
+from .scoring import Outcome, compute
+from .usage.sql import upsert
+
+BATCH = 2000  # agents per transaction: a few thousand ids per IN list stay under SQLite's limits
+HISTORY_COLUMNS = (
+    "agent_id",
+    "computed_at",
+    "score",
+    "computed_level",
+    "level",
+    "caps",
+    "pin_id",
+    "policy_id",
+    "factors",
+    "fingerprint",
+)
+
+
+@dataclass
+class Summary:
+    """What a recomputation did."""
+
+    agents: int = 0
+    written: int = 0  # history rows (outcome changed)
+    updated: int = 0  # agent rows (score or level changed)
+    level_changes: int = 0
+
+    def add(self, other: Summary) -> None:
+        for name in ("agents", "written", "updated", "level_changes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _batches(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    batch: list[int] = []
+    for agent_id in ids:
+        batch.append(agent_id)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def recompute_agents(
+    agent_ids: Iterable[int], *, now: dt.datetime | None = None, batch_size: int = BATCH
+) -> Summary:
+    """Recompute the given agents' trust, a batch per transaction."""
+    now = now or timezone.now()
+    policy = policy_in_force()
+    ctx = load_context(now=now, policy=policy)
+    summary = Summary()
+    for batch in _batches(agent_ids, batch_size):
+        summary.add(_recompute_batch(batch, ctx))
+    return summary
+
+
+def recompute_all(*, now: dt.datetime | None = None, batch_size: int = BATCH) -> Summary:
+    """Every agent, in batches of ids read by keyset (no OFFSET, no list of all ids held)."""
+    now = now or timezone.now()
+    policy = policy_in_force()
+    ctx = load_context(now=now, policy=policy)
+    summary, after = Summary(), 0
+    while True:
+        batch = list(
+            Agent.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            return summary
+        summary.add(_recompute_batch(batch, ctx, span=(after, batch[-1])))
+        after = batch[-1]
+
+
+def explain(agent: Agent, *, now: dt.datetime | None = None) -> tuple[Outcome, AgentFacts]:
+    """The agent's trust computed now, written nowhere: for ``trust explain`` and the panel."""
+    from .policy import current_policy
+
+    ctx = load_context(now=now or timezone.now(), policy=current_policy())
+    facts = load_facts([agent.pk], ctx)[agent.pk]
+    return compute(facts, ctx), facts
+
+
+@transaction.atomic
+def _recompute_batch(ids: list[int], ctx: Context, *, span: tuple[int, int] | None = None):
+    batch = Batch(tuple(ids), span)
+    # Lock the rows: a pin or another recomputation of the same agents waits for this batch.
+    list(Agent.objects.select_for_update().filter(batch.q("pk")).values_list("pk", flat=True))
+    facts = load_facts(ids, ctx, span=span)
+    latest = dict(
+        TrustComputation.objects.filter(
+            pk__in=TrustComputation.objects.filter(batch.q())
+            .values("agent_id")
+            .annotate(last=Max("pk"))
+            .values("last")
+        ).values_list("agent_id", "fingerprint")
+    )
+    history, updates, changes = [], [], []
+    for agent_id, fact in facts.items():
+        outcome = compute(fact, ctx)
+        fingerprint = outcome.fingerprint
+        if latest.get(agent_id) != fingerprint:
+            history.append(_history_row(outcome, fingerprint, ctx))
+        if (outcome.score, outcome.level) != (fact.trust_score, fact.trust_level):
+            updates.append((outcome.score, outcome.level, ctx.now, ctx.now, agent_id))
+            if outcome.level != fact.trust_level:
+                changes.append((fact, outcome))
+    _insert_history(history)
+    if updates:
+        table = connection.ops.quote_name(Agent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET trust_score = %s, trust_level = %s, "  # noqa: S608
+                "trust_updated_at = %s, updated_at = %s WHERE id = %s",
+                updates,
+            )
+    for fact, outcome in changes:
+        _level_changed(fact, outcome, ctx)
+    return Summary(len(facts), len(history), len(updates), len(changes))
+
+
+def _history_row(outcome: Outcome, fingerprint: str, ctx: Context) -> tuple:
+    return (
+        outcome.agent_id,
+        ctx.now,
+        outcome.score,
+        outcome.computed_level,
+        outcome.level,
+        outcome.caps,
+        outcome.pin_id,
+        ctx.policy.pk,
+        outcome.factors_json(),
+        fingerprint,
+    )
+
+
+def _insert_history(rows: list[tuple]) -> None:
+    """One statement (PostgreSQL: one JSON parameter; SQLite: executemany)."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        rows = [(r[0], r[1].isoformat(), *r[2:]) for r in rows]
+    else:
+        adapt = connection.ops.adapt_datetimefield_value
+        rows = [
+            (r[0], adapt(r[1]), *r[2:5], json.dumps(r[5]), *r[6:8], json.dumps(r[8]), r[9])
+            for r in rows
+        ]
+    upsert(TrustComputation, HISTORY_COLUMNS, (), rows)
+
+
+def _level_changed(fact: AgentFacts, outcome: Outcome, ctx: Context) -> None:
+    """Audit the change with the breakdown that caused it, and tell the owning team."""
+    before, after = fact.trust_level, outcome.level
+    lowered = TRUST_ORDER[TrustLevel(after)] < TRUST_ORDER[TrustLevel(before)]
+    shortfalls = [s for s in outcome.factors if s.factor.status != "met"]
+    record(
+        actor="system",
+        action="trust.level_change",
+        resource=f"agent:{fact.slug}",
+        target_type="agent",
+        target_id=fact.agent_id,
+        reason=f"score {outcome.score} under policy v{outcome.policy_version}"
+        + (f"; capped by {', '.join(outcome.caps)}" if outcome.caps else ""),
+        changes={"trust_level": [before, after], "trust_score": [fact.trust_score, outcome.score]},
+        context_data={
+            "policy_version": outcome.policy_version,
+            "caps": outcome.caps,
+            "pin": outcome.pin_id,
+            "breakdown": [
+                {
+                    "code": s.factor.code,
+                    "status": str(s.factor.status),
+                    "points": round(s.points, 2),
+                    "sentence": s.factor.sentence,
+                }
+                for s in outcome.factors
+            ],
+        },
+    )
+    why = "; ".join(s.factor.sentence for s in shortfalls[:5])
+    notify_team(
+        agent_id=fact.agent_id,
+        kind="trust.level_lowered" if lowered else "trust.level_raised",
+        subject=f"{fact.slug} is now {after} (was {before})",
+        body=f"Trust score {outcome.score}. " + (f"Short of full marks: {why}." if why else ""),
+        dedupe_key=f"trust-level:{fact.agent_id}:{after}:{ctx.now:%Y%m%d%H%M}",
+    )
