@@ -3,6 +3,7 @@
 Attestations (``trust.attestations``) and observed configuration drift (an ``agents``
 selector) are built in parallel with the engine; until a module is there its reader answers
 None, and the signal says ``insufficient_data`` (attestations) or applies no cap (drift).
+(Notices, ``agents.notices``, are on main and called directly.)
 """
 
 from __future__ import annotations
@@ -31,15 +32,3 @@ def unreviewed_drift(agent_ids: Collection[int]) -> dict[int, list[str]] | None:
     except ImportError:
         return None
     return read(agent_ids)
-
-
-def notify_team(*, agent_id: int, kind: str, subject: str, body: str, dedupe_key: str) -> None:
-    """Tell the agent's owning team (``agents.notices``), once that service exists."""
-    try:
-        from agents.notices.services import notify  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    from agents.models import Team
-
-    team = Team.objects.filter(agents__id=agent_id).first()
-    notify(kind=kind, subject=subject, body=body, team=team, dedupe_key=dedupe_key)

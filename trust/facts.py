@@ -103,6 +103,7 @@ class AgentFacts:
     trust_level: str
     display_name: str
     purpose: str
+    team_id: int
     team_slug: str
     team_active: bool
     team_members: int
@@ -183,6 +184,7 @@ def load_facts(
             trust_level=agent.trust_level,
             display_name=agent.display_name,
             purpose=agent.purpose,
+            team_id=team.pk,
             team_slug=team.slug,
             team_active=team.is_active,
             team_members=0,

@@ -21,10 +21,11 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from agents.models import TRUST_ORDER, Agent, TrustLevel
+from agents.models import TRUST_ORDER, Agent, Team, TrustLevel
+from agents.notices.models import NoticeKind
+from agents.notices.services import notify
 from audit.services import record
 
-from .extensions import notify_team
 from .facts import AgentFacts, Batch, Context, load_context, load_facts
 from .models import TrustComputation
 from .policy import policy_in_force
@@ -209,10 +210,13 @@ def _level_changed(fact: AgentFacts, outcome: Outcome, ctx: Context) -> None:
         },
     )
     why = "; ".join(s.factor.sentence for s in shortfalls[:5])
-    notify_team(
-        agent_id=fact.agent_id,
-        kind="trust.level_lowered" if lowered else "trust.level_raised",
+    notify(
+        kind=NoticeKind.TRUST_LEVEL_CHANGED,
         subject=f"{fact.slug} is now {after} (was {before})",
-        body=f"Trust score {outcome.score}. " + (f"Short of full marks: {why}." if why else ""),
-        dedupe_key=f"trust-level:{fact.agent_id}:{after}:{ctx.now:%Y%m%d%H%M}",
+        body=f"{'Lowered' if lowered else 'Raised'} by the trust engine: score {outcome.score}"
+        + (f", capped by {', '.join(outcome.caps)}" if outcome.caps else "")
+        + (f". Short of full marks: {why}." if why else "."),
+        team=Team.objects.get(pk=fact.team_id),
+        link=f"/portal/agents/{fact.slug}/",
+        dedupe_key=f"trust-level:{fact.agent_id}:{after}:{ctx.now.isoformat()}",
     )

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.models import Agent, AgentVersion, Scope, ScopeGrant
+from agents.notices.models import Notice
 from audit.models import AuditEntry
 from tests import factories as f
 from trust.models import TrustComputation, TrustPolicy
@@ -46,6 +47,9 @@ def test_level_change_is_audited_with_its_breakdown_and_history_kept():
     factor = next(x for x in row.factors if x["code"] == "credential_secret_only")
     assert factor["advice"] == "register a key credential: +4"
     assert factor["points"] == 0 and factor["possible"] == 10
+    notice = Notice.objects.get(team=agent.owner_team, kind="trust.level_changed")
+    assert notice.subject == f"{agent.slug} is now pending (was untrusted)"
+    assert notice.link == f"/portal/agents/{agent.slug}/"
     # Nothing changed: no new history, no write of the agent row, no audit.
     recompute_agents([agent.pk])
     assert TrustComputation.objects.filter(agent=agent).count() == 1

@@ -28,6 +28,7 @@ def facts(**kw) -> AgentFacts:
         trust_level="untrusted",
         display_name="Bot",
         purpose="Does things.",
+        team_id=1,
         team_slug="red",
         team_active=True,
         team_members=2,
