@@ -90,6 +90,8 @@ class UsageFacts:
     slots: dict[tuple[str, int], Slot] = field(default_factory=dict)
     # resource -> first decision on it
     resources_first_seen: dict[str, dt.datetime] = field(default_factory=dict)
+    # the behaviour signal's judgement of ``hours`` against ``slots``, worked out once
+    judged: list[tuple] | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .models import TrustPolicy
 from .signals import all_factors
 
 COMPONENT_POINTS = 100.0
+COMPONENTS = tuple(c.value for c in Component)
 
 
 @dataclass(frozen=True)
@@ -79,17 +80,23 @@ def _at_most(level: str, cap: str) -> str:
 
 def weigh(factors: list[Factor], policy: TrustPolicy) -> tuple[list[Scored], dict[str, float]]:
     """Each factor's points in the score, and each component's points."""
-    scored, components = [], {}
-    for component in Component:
-        own = [f for f in factors if f.component == component]
-        weight = policy.weight(component.value)
-        earned = sum(f.earned for f in own)
-        bound = min(earned, COMPONENT_POINTS) / earned if earned > COMPONENT_POINTS else 1.0
-        for f in own:
-            scored.append(
-                Scored(f, weight * f.earned * bound / COMPONENT_POINTS, weight * f.missing / 100)
-            )
-        components[component.value] = weight * min(earned, COMPONENT_POINTS) / COMPONENT_POINTS
+    earned: dict[str, float] = dict.fromkeys(COMPONENTS, 0.0)
+    for f in factors:
+        earned[f.component] += f.earned
+    weights = {c: policy.weight(c) / COMPONENT_POINTS for c in COMPONENTS}
+    # A component earns at most its 100 points (attestations may add up to more).
+    bound = {
+        c: min(e, COMPONENT_POINTS) / e if e > COMPONENT_POINTS else 1.0 for c, e in earned.items()
+    }
+    scored = [
+        Scored(
+            f,
+            weights[f.component] * f.earned * bound[f.component],
+            weights[f.component] * (f.possible - f.earned),
+        )
+        for f in factors
+    ]
+    components = {c: weights[c] * min(e, COMPONENT_POINTS) for c, e in earned.items()}
     return scored, components
 
 

@@ -140,12 +140,25 @@ def _learning(facts: AgentFacts, ctx: Context, key: str, what: str) -> Factor | 
     return None
 
 
-def _judged_hours(facts: AgentFacts, ctx: Context):
-    """Each recent closed hour per resource, with what its slot expected (None: no judgement)."""
-    first_week = week_of(hour_index(facts.usage.first_seen))
-    for (resource, index), n in sorted(facts.usage.hours.items(), key=lambda kv: kv[0][1]):
-        slot = facts.usage.slots.get((resource, hour_of_week(index)))
-        yield resource, index, n, expected(slot, index, first_week)
+def _judged_hours(facts: AgentFacts, ctx: Context) -> list[tuple]:
+    """Each recent closed hour per resource, with what its slot expected (None: no judgement).
+
+    Worked out once per agent (volume and hours both read it).
+    """
+    usage = facts.usage
+    if usage.judged is None:
+        first_week = week_of(hour_index(usage.first_seen))
+        slots = usage.slots
+        usage.judged = [
+            (
+                resource,
+                index,
+                n,
+                expected(slots.get((resource, hour_of_week(index))), index, first_week),
+            )
+            for (resource, index), n in sorted(usage.hours.items(), key=lambda kv: kv[0][1])
+        ]
+    return usage.judged
 
 
 def volume(facts: AgentFacts, ctx: Context) -> Factor:
