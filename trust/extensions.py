@@ -1,9 +1,8 @@
 """The facts other helpers' modules provide, read where they exist.
 
-Attestations (``trust.attestations``) and observed configuration drift (an ``agents``
-selector) are built in parallel with the engine; until a module is there its reader answers
-None, and the signal says ``insufficient_data`` (attestations) or applies no cap (drift).
-(Notices, ``agents.notices``, are on main and called directly.)
+Observed configuration drift (an ``agents`` selector) is built in parallel with the engine;
+until it is there its reader answers None and no drift cap applies. Attestations
+(``trust.attestations``) are read through here too, so the loader names one seam.
 """
 
 from __future__ import annotations
@@ -14,14 +13,10 @@ from collections.abc import Collection
 from .factors import Factor
 
 
-def attestation_factors(
-    agent_ids: Collection[int], *, at: dt.datetime
-) -> dict[int, list[Factor]] | None:
-    """Each agent's attestation factors (bulk), or None while attestations do not exist."""
-    try:
-        from trust.attestations.selectors import attestation_factors as read
-    except ImportError:
-        return None
+def attestation_factors(agent_ids: Collection[int], *, at: dt.datetime) -> dict[int, list[Factor]]:
+    """Each agent's attestation factors (bulk, one query): ``trust.attestations``'s own."""
+    from .attestations.selectors import attestation_factors as read
+
     return read(agent_ids, at=at)
 
 
