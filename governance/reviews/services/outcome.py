@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from trust.services import record_review_outcome
+
 from ..models import ReviewItem
 
 
 def tell_trust(item: ReviewItem, *, certified: bool, at: dt.datetime) -> None:
     """Record that the agent's access was certified by a reviewer (or closed unanswered).
 
-    TODO(reviews): call ``trust.services.record_review_outcome(agent=, certified=,
-    reference=, at=)`` once the trust helper lands it on main (CONTRACTS.md).
+    ``trust.services.record_review_outcome`` keeps it (audited) and queues the agent's trust
+    recomputation on commit; the compliance signal reads the newest outcome.
     """
-    return None
+    record_review_outcome(
+        agent=item.agent,
+        certified=certified,
+        reference=f"access review campaign {item.campaign_id}, item {item.pk}",
+        at=at,
+    )
