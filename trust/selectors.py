@@ -18,6 +18,7 @@ from agents.models import Agent
 
 from .factors import Component
 from .models import TrustComputation, TrustPin
+from .policy import current_policy
 
 HISTORY_LIMIT = 90
 
@@ -62,6 +63,8 @@ class TrustPanel:
     computed_at: dt.datetime | None
     components: list[ComponentBlock] = field(default_factory=list)
     history: list[HistoryPoint] = field(default_factory=list)
+    # (score, level) lines for a chart: the lowest TRUSTED and PENDING scores of the policy
+    thresholds: list[tuple[int, str]] = field(default_factory=list)
 
 
 def open_pin(agent: Agent, *, now: dt.datetime | None = None) -> TrustPin | None:
@@ -104,6 +107,7 @@ def trust_panel(agent: Agent, *, history: int = HISTORY_LIMIT) -> TrustPanel:
     """The agent's trust as stored: score, level, breakdown, pin and history (three queries)."""
     rows = list(trust_history(agent, limit=history))
     latest = rows[0] if rows else None
+    policy = latest.policy if latest else current_policy()
     return TrustPanel(
         score=agent.trust_score,
         level=agent.trust_level,
@@ -117,6 +121,7 @@ def trust_panel(agent: Agent, *, history: int = HISTORY_LIMIT) -> TrustPanel:
             HistoryPoint(r.computed_at, r.score, r.level, r.pin_id is not None)
             for r in reversed(rows)
         ],
+        thresholds=[(policy.trusted_min, "trusted"), (policy.pending_min, "pending")],
     )
 
 

@@ -106,3 +106,23 @@ def test_recompute_all_walks_every_agent_in_batches():
     assert summary.agents == 25
     assert summary.written == 25
     assert set(TrustComputation.objects.values_list("agent_id", flat=True)) == set(ids)
+
+
+def test_trust_panel_selector_for_the_portal():
+    from trust.selectors import trust_panel
+    from trust.services import trust_pin
+
+    agent = sound_agent()
+    empty = trust_panel(agent)
+    assert empty.computed_at is None and empty.history == [] and empty.components == []
+    recompute_agents([agent.pk])
+    trust_pin(agent=agent, level="trusted", reason="drill", by="system")
+    recompute_agents([agent.pk])
+    agent.refresh_from_db()
+    panel = trust_panel(agent)
+    assert (panel.level, panel.computed_level, panel.pin.reason) == ("trusted", "pending", "drill")
+    assert [p.pinned for p in panel.history] == [False, True]
+    assert panel.thresholds == [(75, "trusted"), (50, "pending")]
+    identity = next(c for c in panel.components if c.component == "identity")
+    assert identity.weight == 40 and identity.points == 36.0
+    assert any(line.advice == "register a key credential: +4" for line in identity.factors)
