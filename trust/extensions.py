@@ -1,8 +1,7 @@
-"""The facts other helpers' modules provide, read where they exist.
+"""The facts other parts of the project provide to the engine, read in bulk.
 
-Observed configuration drift (an ``agents`` selector) is built in parallel with the engine;
-until it is there its reader answers None and no drift cap applies. Attestations
-(``trust.attestations``) are read through here too, so the loader names one seam.
+Attestations (``trust.attestations``) and observed configuration drift (``agents.drift``) are
+built by other parts; the loader reads both through here, so it names one seam for each.
 """
 
 from __future__ import annotations
@@ -20,10 +19,11 @@ def attestation_factors(agent_ids: Collection[int], *, at: dt.datetime) -> dict[
     return read(agent_ids, at=at)
 
 
-def unreviewed_drift(agent_ids: Collection[int]) -> dict[int, list[str]] | None:
-    """Each agent's observed configuration digests that no person has reviewed, or None."""
-    try:
-        from agents.selectors import unreviewed_config_digests as read  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return read(agent_ids)
+def unreviewed_drift(agent_ids: Collection[int]) -> dict[int, list[str]]:
+    """Each agent's observed configuration digests that no person has reviewed (one query)."""
+    from agents.drift.selectors import unreviewed_configurations
+
+    return {
+        agent_id: [row.digest for row in rows]
+        for agent_id, rows in unreviewed_configurations(agent_ids).items()
+    }

@@ -107,3 +107,30 @@ def test_young_agent_is_learning_not_neutral():
         assert factors[code]["status"] == "insufficient_data"
         assert factors[code]["points"] == 0
     assert factors["denial_rate_ok"]["status"] == "met"  # enough decisions for a rate already
+
+
+def test_drift_holds_a_trusted_agent_at_pending_until_a_person_reviews_it():
+    from agents.drift.services import configuration_observed, configuration_review
+    from tests import factories as f
+
+    now = next_saturday_at(16, 20)
+    agent = sound_agent()
+    office_hours(agent, weeks=5, until=now)
+    UsageWatermark.objects.create(name="usage", position=0, through=now)
+    baselines_update(now=now)
+    recompute_agents([agent.pk], now=now)
+    agent.refresh_from_db()
+    assert agent.trust_level == "trusted"
+    observed = configuration_observed(agent=agent, digest="sha256:" + "b" * 64, via="test")
+    recompute_agents([agent.pk], now=now)
+    agent.refresh_from_db()
+    latest = TrustComputation.objects.filter(agent=agent).first()
+    assert (agent.trust_level, latest.computed_level, latest.caps) == (
+        "pending",
+        "trusted",
+        ["config_drift"],
+    )
+    configuration_review(observed=observed, by=f.security_reviewer(), reason="diffed the config")
+    recompute_agents([agent.pk], now=now)
+    agent.refresh_from_db()
+    assert agent.trust_level == "trusted"
