@@ -4,7 +4,7 @@ Per batch, a fixed number of queries whatever its size (``tests/trust/test_recom
 asserts it for 10 and 1,000 agents): lock the batch's agent rows, load the facts, read each
 agent's latest history fingerprint, insert the new history rows in one statement and update
 the agents whose score or level changed in one more. Only a *level change* costs more: its
-audit entry (with the breakdown that caused it) and the owners' notice, one each.
+audit entry (with the breakdown that caused it), and one notice per owning team and batch.
 
 An agent's row is written only when its score or level changes: every write of it moves the
 decision point's revocation epoch, so an unchanged recomputation must not touch it.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -146,7 +147,8 @@ def _recompute_batch(ids: list[int], ctx: Context, *, span: tuple[int, int] | No
                 updates,
             )
     for fact, outcome in changes:
-        _level_changed(fact, outcome, ctx)
+        _audit_level_change(fact, outcome)
+    _tell_teams(changes, ctx)
     return Summary(len(facts), len(history), len(updates), len(changes))
 
 
@@ -180,11 +182,8 @@ def _insert_history(rows: list[tuple]) -> None:
     upsert(TrustComputation, HISTORY_COLUMNS, (), rows)
 
 
-def _level_changed(fact: AgentFacts, outcome: Outcome, ctx: Context) -> None:
-    """Audit the change with the breakdown that caused it, and tell the owning team."""
-    before, after = fact.trust_level, outcome.level
-    lowered = TRUST_ORDER[TrustLevel(after)] < TRUST_ORDER[TrustLevel(before)]
-    shortfalls = [s for s in outcome.factors if s.factor.status != "met"]
+def _audit_level_change(fact: AgentFacts, outcome: Outcome) -> None:
+    """Audit the change with the breakdown that caused it."""
     record(
         actor="system",
         action="trust.level_change",
@@ -193,7 +192,10 @@ def _level_changed(fact: AgentFacts, outcome: Outcome, ctx: Context) -> None:
         target_id=fact.agent_id,
         reason=f"score {outcome.score} under policy v{outcome.policy_version}"
         + (f"; capped by {', '.join(outcome.caps)}" if outcome.caps else ""),
-        changes={"trust_level": [before, after], "trust_score": [fact.trust_score, outcome.score]},
+        changes={
+            "trust_level": [fact.trust_level, outcome.level],
+            "trust_score": [fact.trust_score, outcome.score],
+        },
         context_data={
             "policy_version": outcome.policy_version,
             "caps": outcome.caps,
@@ -209,14 +211,45 @@ def _level_changed(fact: AgentFacts, outcome: Outcome, ctx: Context) -> None:
             ],
         },
     )
-    why = "; ".join(s.factor.sentence for s in shortfalls[:5])
-    notify(
-        kind=NoticeKind.TRUST_LEVEL_CHANGED,
-        subject=f"{fact.slug} is now {after} (was {before})",
-        body=f"{'Lowered' if lowered else 'Raised'} by the trust engine: score {outcome.score}"
-        + (f", capped by {', '.join(outcome.caps)}" if outcome.caps else "")
-        + (f". Short of full marks: {why}." if why else "."),
-        team=Team.objects.get(pk=fact.team_id),
-        link=f"/portal/agents/{fact.slug}/",
-        dedupe_key=f"trust-level:{fact.agent_id}:{after}:{ctx.now.isoformat()}",
-    )
+
+
+def _tell_teams(changes: list[tuple[AgentFacts, Outcome]], ctx: Context) -> None:
+    """One notice per owning team and batch: a team whose forty agents change level at once
+    (a new policy, the first computation) reads one notice, not forty."""
+    by_team: dict[int, list[tuple[AgentFacts, Outcome]]] = defaultdict(list)
+    for fact, outcome in changes:
+        by_team[fact.team_id].append((fact, outcome))
+    teams = Team.objects.in_bulk(list(by_team)) if by_team else {}
+    for team_id, rows in by_team.items():
+        if len(rows) == 1:
+            fact, outcome = rows[0]
+            lowered = (
+                TRUST_ORDER[TrustLevel(outcome.level)] < TRUST_ORDER[TrustLevel(fact.trust_level)]
+            )
+            short = "; ".join(
+                s.factor.sentence for s in outcome.factors if s.factor.status != "met"
+            )
+            notify(
+                kind=NoticeKind.TRUST_LEVEL_CHANGED,
+                subject=f"{fact.slug} is now {outcome.level} (was {fact.trust_level})",
+                body=f"{'Lowered' if lowered else 'Raised'} by the trust engine: score "
+                f"{outcome.score}"
+                + (f", capped by {', '.join(outcome.caps)}" if outcome.caps else "")
+                + (f". Short of full marks: {short}." if short else "."),
+                team=teams[team_id],
+                link=f"/portal/agents/{fact.slug}/",
+                dedupe_key=f"trust-level:{fact.agent_id}:{outcome.level}:{ctx.now.isoformat()}",
+            )
+            continue
+        listed = ", ".join(
+            f"{fact.slug} {fact.trust_level} -> {outcome.level}" for fact, outcome in rows[:20]
+        )
+        more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+        notify(
+            kind=NoticeKind.TRUST_LEVEL_CHANGED,
+            subject=f"{len(rows)} of your agents changed trust level",
+            body=f"The trust engine changed the level of {listed}{more}.",
+            team=teams[team_id],
+            link="/portal/agents/",
+            dedupe_key=f"trust-levels:{team_id}:{rows[0][0].agent_id}:{ctx.now.isoformat()}",
+        )

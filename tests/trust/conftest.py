@@ -13,7 +13,7 @@ from tests import factories as f
 
 def sound_agent(*, member: bool = True, credential: bool = True, reviewed: bool = True, **kw):
     """A freshly registered agent: an active team (with a member), a secret, a reviewed version."""
-    team = f.TeamFactory()
+    team = kw.pop("owner_team", None) or f.TeamFactory()
     if member:
         f.team_member(team)
     agent = f.AgentFactory(owner_team=team, **kw)

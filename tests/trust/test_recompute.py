@@ -126,3 +126,13 @@ def test_trust_panel_selector_for_the_portal():
     identity = next(c for c in panel.components if c.component == "identity")
     assert identity.weight == 40 and identity.points == 36.0
     assert any(line.advice == "register a key credential: +4" for line in identity.factors)
+
+
+def test_a_team_gets_one_notice_for_many_level_changes_in_a_batch():
+    first = sound_agent()
+    second = sound_agent(owner_team=first.owner_team)
+    recompute_agents([first.pk, second.pk])
+    notice = Notice.objects.get(team=first.owner_team, kind="trust.level_changed")
+    assert notice.subject == "2 of your agents changed trust level"
+    assert f"{first.slug} untrusted -> pending" in notice.body
+    assert AuditEntry.objects.filter(action="trust.level_change").count() == 2
