@@ -2,7 +2,7 @@
 
 * its team has no active member left;
 * its level dropped to UNTRUSTED: read from the audit log, where every level change is written
-  with its before and after (``trust.set``, ``trust.level_change``), past the sweep's watermark
+  with its before and after (``trust.pin``, ``trust.level_change``), past the sweep's watermark
   (``ReviewPolicy.micro_swept_at``, moved in the same transaction); the trust engine writes
   levels in bulk ``UPDATE``s, which send no signal, so the sweep sees a drop within one beat
   interval. An agent that *starts* untrusted, or stays there, is no drop;
@@ -66,7 +66,8 @@ def reviews_micro_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     return opened
 
 
-TRUST_CHANGES = ("trust.set", "trust.level_change")
+# trust.level_change: the engine's; trust.pin: a person's (trust.set: before pins existed).
+TRUST_CHANGES = ("trust.set", "trust.pin", "trust.level_change")
 # Entries are written before they commit: read a little behind the watermark (the micro-review
 # reviewed after a drop is not opened again for it: ``_not_reviewed_since``).
 SLACK = dt.timedelta(minutes=10)
