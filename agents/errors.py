@@ -32,3 +32,9 @@ class ReviewForbidden(RegistryError):
     """A review the acting person may not make (separation of duties, or no right at all)."""
 
     http_status = 403
+
+
+class GrantForbidden(GrantError):
+    """A grant the caller may not make: not their agent, or a scope that needs a request."""
+
+    http_status = 403

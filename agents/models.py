@@ -378,6 +378,13 @@ class OrganisationPolicy(models.Model):
     )
     approval_window_minutes = models.PositiveIntegerField(default=15)
     approval_expiry_hours = models.PositiveIntegerField(default=24)
+    # Governed grants: a critical scope is granted for at most this long, by request only.
+    critical_grant_max_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1)]
+    )
+    # Nobody decides the decision point's approval request for a critical scope of an agent of
+    # their own team (a reviewer or admin outside it does).
+    approval_separation_of_duties = models.BooleanField(default=True)
     log_only_rules = models.JSONField(default=list, blank=True)
     # An UNTRUSTED (quarantined) agent gets no new token at all, not only denials.
     quarantine_blocks_tokens = models.BooleanField(default=True)

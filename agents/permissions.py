@@ -188,6 +188,22 @@ def can_contain_agent(user, agent) -> bool:
     return can_decide(user) or can_manage_agent(user, agent)
 
 
+def is_member_of_team(user, team_id: int | None) -> bool:
+    """Is ``user`` one of the team's people: in its group, or given a right on it in person?
+
+    Roles do not count here (a platform admin sees every team without belonging to one): this
+    is the test of separation of duties.
+    """
+    if team_id is None or not _active(user):
+        return False
+    from .models import Team, TeamUserObjectPermission
+
+    return (
+        Team.objects.filter(pk=team_id, group__user=user).exists()
+        or TeamUserObjectPermission.objects.filter(user=user, content_object_id=team_id).exists()
+    )
+
+
 def team_id_of(obj: Model, team_field: str) -> int | None:
     """The owning team's id of ``obj`` by following ``team_field`` (``agent__owner_team``)."""
     if team_field == "pk":

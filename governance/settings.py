@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "governance.decisions",
     "governance.approvals",
     "governance.reviews",
+    "governance.grants",
     "governance.portal",
 ]
 

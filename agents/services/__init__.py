@@ -1,24 +1,23 @@
 """Every state change of the registry, each one transaction with its audit entry.
 
-``lifecycle`` holds register/suspend/reactivate/decommission, grants and runs; ``registry`` the
+``lifecycle`` holds register/suspend/reactivate/decommission, versions and runs; ``grants``
+who may grant which scope, expiry and revocation; ``registry`` the
 create/edit services of teams, agents, workflows and policy; ``catalogue`` scopes and resources;
 ``connections`` connections; ``tokens`` the personal API tokens.
 """
 
 from .catalogue import resource_create, resource_update, scope_create, scope_update
 from .connections import connection_create, connection_delete, connection_update
+from .grants import grants_expire_due, scope_grant, scope_revoke
 from .lifecycle import (
     agent_decommission,
     agent_reactivate,
     agent_register,
     agent_suspend,
     agent_version_add,
-    grants_expire_due,
     run_cancel,
     run_complete,
     run_start,
-    scope_grant,
-    scope_revoke,
 )
 from .registry import (
     agent_update,

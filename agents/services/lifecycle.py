@@ -1,4 +1,4 @@
-"""Every state change of the registry, each one transaction with its audit entry."""
+"""Agents' lifecycle, versions and workflow runs, each one transaction with its audit entry."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from audit.principals import SYSTEM, user_principal
+from audit.principals import user_principal
 from audit.services import record
 
-from ..errors import GrantError, GrantStateError, InvalidTransition, RegistryError
+from ..errors import InvalidTransition, RegistryError
 from ..events import trust_signals_changed
 from ..models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
 from ..permissions import agents_managed_by
@@ -122,8 +122,10 @@ def agent_decommission(*, agent: Agent, by=None, reason: str = "") -> Agent:
         by=by,
         reason=reason,
     )
+    from .grants import grant_end
+
     for grant in ScopeGrant.objects.filter(agent=locked, status=ScopeGrant.Status.ACTIVE):
-        _grant_end(
+        grant_end(
             grant=grant, status=ScopeGrant.Status.REVOKED, by=by, reason="agent decommissioned"
         )
     return locked
@@ -162,98 +164,6 @@ def agent_version_add(
     )
     trust_signals_changed(agent.pk)
     return version
-
-
-@transaction.atomic
-def scope_grant(
-    *,
-    agent: Agent,
-    scope: Scope,
-    justification: str,
-    by=None,
-    expires_at: dt.datetime | None = None,
-) -> ScopeGrant:
-    """Grant a scope to an agent, with a justification and an optional expiry."""
-    if not agent.is_active:
-        raise GrantError(f"agent {agent.slug} is {agent.status}: grants need an active agent")
-    if scope.resource_id is None:
-        raise GrantError(f"scope {scope.name} belongs to no resource: it cannot be granted")
-    if not justification.strip():
-        raise GrantError("a grant needs a justification")
-    if expires_at is not None and expires_at <= timezone.now():
-        raise GrantError("expires_at must be in the future")
-    if ScopeGrant.objects.active().filter(agent=agent, scope=scope).exists():
-        raise GrantStateError(f"agent {agent.slug} already holds {scope.name}")
-    # A lapsed-but-unswept grant would still hold the one-active-per-scope slot.
-    for lapsed in ScopeGrant.objects.lapsed().filter(agent=agent, scope=scope):
-        _grant_end(grant=lapsed, status=ScopeGrant.Status.EXPIRED, by=SYSTEM, reason="expired")
-    grant = ScopeGrant.objects.create(
-        agent=agent,
-        scope=scope,
-        justification=justification,
-        expires_at=expires_at,
-        granted_by=_user(by),
-    )
-    record(
-        actor=_actor(by),
-        action="grant.create",
-        resource=agent.principal,
-        target_type="scope_grant",
-        target_id=grant.pk,
-        reason=justification,
-        changes={"scope": scope.name, "expires_at": expires_at.isoformat() if expires_at else None},
-    )
-    return grant
-
-
-def _grant_end(*, grant: ScopeGrant, status: str, by, reason: str) -> ScopeGrant:
-    grant.status = status
-    grant.ended_at = timezone.now()
-    grant.ended_by = _actor(by)
-    grant.save(update_fields=["status", "ended_at", "ended_by"])
-    record(
-        actor=_actor(by),
-        action="grant.revoke" if status == ScopeGrant.Status.REVOKED else "grant.expire",
-        resource=f"agent:{grant.agent.slug}",
-        target_type="scope_grant",
-        target_id=grant.pk,
-        reason=reason,
-        changes={"scope": grant.scope.name, "status": ["active", status]},
-    )
-    return grant
-
-
-@transaction.atomic
-def scope_revoke(*, grant: ScopeGrant, by=None, reason: str = "") -> ScopeGrant:
-    """Revoke an active grant now."""
-    locked = (
-        ScopeGrant.objects.select_for_update().select_related("agent", "scope").get(pk=grant.pk)
-    )
-    if locked.status != ScopeGrant.Status.ACTIVE:
-        raise GrantStateError(f"grant {locked.pk} is already {locked.status}")
-    return _grant_end(grant=locked, status=ScopeGrant.Status.REVOKED, by=by, reason=reason)
-
-
-def grants_expire_due(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
-    """Mark every active grant whose ``expires_at`` has passed as expired; safe to re-run."""
-    count = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                ScopeGrant.objects.lapsed(now)
-                .select_for_update(skip_locked=True)
-                .select_related("agent", "scope")[:batch_size]
-            )
-            for grant in batch:
-                _grant_end(
-                    grant=grant,
-                    status=ScopeGrant.Status.EXPIRED,
-                    by=SYSTEM,
-                    reason="expires_at passed",
-                )
-        count += len(batch)
-        if len(batch) < batch_size:
-            return count
 
 
 MAX_RUN_PARTICIPANTS = 100

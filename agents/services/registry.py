@@ -41,6 +41,8 @@ POLICY_FIELDS = (
     "org_trust_floor",
     "approval_window_minutes",
     "approval_expiry_hours",
+    "critical_grant_max_days",
+    "approval_separation_of_duties",
     "log_only_rules",
     "quarantine_blocks_tokens",
     "config_review_requires_reviewer",

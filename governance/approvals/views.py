@@ -6,10 +6,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+
+from governance.portal.views.common import status_page
 
 from .errors import ApprovalError
 from .models import ApprovalRequest
@@ -32,13 +33,9 @@ class DecideForm(forms.Form):
 
 @login_required
 def approval_list(request: HttpRequest) -> HttpResponse:
-    wanted = request.GET.get("status", "pending")
-    qs = approvals_visible_to(request.user)
-    if wanted in ApprovalRequest.Status.values:
-        qs = qs.filter(status=wanted)
-    else:
-        wanted = ""
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page, wanted = status_page(
+        request, approvals_visible_to(request.user), ApprovalRequest.Status.choices
+    )
     return render(
         request,
         "portal/approvals/list.html",

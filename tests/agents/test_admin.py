@@ -252,6 +252,8 @@ def test_policy_is_a_platform_admin_singleton(world, admin_client_for):
         "org_trust_floor": "pending",
         "approval_window_minutes": 15,
         "approval_expiry_hours": 24,
+        "critical_grant_max_days": 90,
+        "approval_separation_of_duties": "on",
         "log_only_rules": "[]",
         "quarantine_blocks_tokens": "on",
         "config_review_requires_reviewer": "on",

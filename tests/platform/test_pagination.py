@@ -59,6 +59,14 @@ def admin_client():
     registry.api_token_create(user=admin, name="ci", by=admin)
     notify(kind="test.fill", subject="A notice", body="", user=admin)
     configuration_observed(agent=agent, digest="sha256:" + "e" * 64, via="form")
+    from governance.grants.services import grant_request_open
+
+    grant_request_open(
+        agent=agent,
+        scope=f.ScopeFactory(name=f"{resource.slug}:write", sensitivity="high"),
+        justification="fill the list",
+        by=admin,
+    )
     for i in range(settings.API_MAX_PAGE_SIZE + 5):
         record(actor="system", action="test.fill", target_id=str(i))
     sequence_pending()

@@ -341,7 +341,7 @@ AGENTS = [
         "by": "erin",
         "purpose": "Emailed warehouse extracts to managers. Replaced by the BI dashboards.",
         "version": ("0.5.0", False),
-        "grants": [("warehouse:export", "Exported the weekly extract.", None, "erin")],
+        "grants": [("warehouse:export", "Exported the weekly extract.", 30, "erin")],
         "connections": [],
         "usage": None,
         "status": ("decommissioned", "Replaced by the BI dashboards; its export grant ended."),

@@ -190,13 +190,7 @@ class Command(BaseCommand):
                 expires = timezone.now() + dt.timedelta(seconds=SHORT_GRANT_SECONDS)
             else:
                 expires = timezone.now() + dt.timedelta(days=days) if days else None
-            services.scope_grant(
-                agent=agent,
-                scope=self.scopes[scope_name],
-                justification=justification,
-                by=self.users[granted_by],
-                expires_at=expires,
-            )
+            self._grant(agent, self.scopes[scope_name], justification, expires, granted_by, owner)
             self._count("grants")
         for resource, actions, rate, budget, floor in spec["connections"]:
             if Connection.objects.filter(agent=agent, resource__slug=resource).exists():
@@ -222,6 +216,30 @@ class Command(BaseCommand):
                 services.agent_suspend(agent=agent, by=self.users["reviewer"], reason=status[1])
             elif status and status[0] == "decommissioned":
                 services.agent_decommission(agent=agent, by=owner, reason=status[1])
+
+    def _grant(self, agent, scope, justification, expires, granted_by, owner) -> None:
+        """A low scope granted by the team; any other asked for by the team and approved by the
+        reviewer (governed grants), as a real organisation would have to."""
+        from governance.grants.services import grant_request_decide, grant_request_open
+
+        if not scope.needs_request:
+            services.scope_grant(
+                agent=agent,
+                scope=scope,
+                justification=justification,
+                by=self.users[granted_by],
+                expires_at=expires,
+            )
+            return
+        request = grant_request_open(
+            agent=agent, scope=scope, justification=justification, by=owner, expires_at=expires
+        )
+        grant_request_decide(
+            request=request,
+            approve=True,
+            by=self.users["reviewer"],
+            comment="Reviewed with the team: the justification holds.",
+        )
 
     def _credential(self, agent: Agent, owner) -> None:
         from credentials.models import Credential

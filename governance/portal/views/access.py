@@ -14,6 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from agents import services
 from agents.permissions import can_contain_agent, can_manage_agent
+from governance.grants.models import GrantRequest
+from governance.grants.services import grant_or_request
 
 from ..forms import ConnectionForm, GrantRequestForm, ReasonForm
 from .common import agent_for, confirm, render_form, submit
@@ -24,13 +26,14 @@ METHODS = require_http_methods(["GET", "POST"])
 @login_required
 @METHODS
 def grant_request(request: HttpRequest, slug: str) -> HttpResponse:
-    """Ask for a scope for the agent, with a justification and an optional end date."""
+    """Ask for a scope for the agent: a low one is granted at once, any other becomes a grant
+    request that a reviewer outside the team decides."""
     agent = agent_for(request, slug, allowed=can_manage_agent)
     form = GrantRequestForm(request.POST or None, agent=agent)
-    done, grant = submit(
+    done, made = submit(
         request,
         form,
-        lambda data: services.scope_grant(
+        lambda data: grant_or_request(
             agent=agent,
             scope=data["scope"],
             justification=data["justification"],
@@ -38,8 +41,15 @@ def grant_request(request: HttpRequest, slug: str) -> HttpResponse:
             by=request.user,
         ),
     )
+    if done and isinstance(made, GrantRequest):
+        messages.success(
+            request,
+            f"{made.scope.name} is {made.scope.sensitivity}: your request is with the security "
+            "reviewers, who decide it. You will get a notice.",
+        )
+        return redirect("portal:agent-detail", slug=agent.slug)
     if done:
-        messages.success(request, f"{agent.slug} now holds {grant.scope.name}.")
+        messages.success(request, f"{agent.slug} now holds {made.scope.name}.")
         return redirect("portal:agent-detail", slug=agent.slug)
     return render_form(request, "portal/access/grant_request.html", {"agent": agent}, form=form)
 

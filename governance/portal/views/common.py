@@ -103,3 +103,18 @@ def no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
+
+
+def status_page(request: HttpRequest, queryset, statuses: list[tuple[str, str]], per_page=50):
+    """A queue page: ``?status=`` (pending by default, empty for every status) and ``?page=``.
+
+    Returns ``(page, the status shown or "")``; an unknown status shows every status.
+    """
+    from django.core.paginator import Paginator
+
+    wanted = request.GET.get("status", "pending")
+    if wanted in dict(statuses):
+        queryset = queryset.filter(status=wanted)
+    else:
+        wanted = ""
+    return Paginator(queryset, per_page).get_page(request.GET.get("page")), wanted
