@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from agents.models import ScopeGrant
-from agents.services import scope_grant
 from audit.models import AuditEntry
 from credentials.models import Credential
 from governance.reviews.models import Campaign, ReviewItem, ReviewPolicy
@@ -92,8 +91,18 @@ def test_the_schedule_opens_a_campaign_when_due_and_not_before(org):
 
 def test_micro_reviews_on_events(org, django_capture_on_commit_callbacks):
     pay = f.ScopeFactory(name="payments:initiate", sensitivity="critical")
+    # A critical scope comes only through a request decided outside the team (governed grants).
+    from governance.grants.services import grant_request_decide, grant_request_open
+
+    asked = grant_request_open(
+        agent=org["bot"],
+        scope=pay,
+        justification="pay runs",
+        by=org["root"],
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        scope_grant(agent=org["bot"], scope=pay, justification="pay runs", by=org["root"])
+        grant_request_decide(request=asked, approve=True, by=org["rita"], comment="capped")
     micro = ReviewItem.objects.get(campaign__kind="micro", campaign__trigger="critical_grant")
     assert micro.agent == org["bot"] and micro.risk == "critical"
     assert review_micro_open(agent=org["bot"], trigger="critical_grant") == micro  # once
