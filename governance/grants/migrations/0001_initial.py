@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('agents', '0008_policy_governed_grants'),
+        ('agents', '0009_policy_governed_grants'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0007_scope_unique_resource_action'),
+        ('agents', '0008_drift_and_quarantine_policy'),
     ]
 
     operations = [
