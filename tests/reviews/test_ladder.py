@@ -52,6 +52,10 @@ def test_the_ladder_of_a_sensitive_item_from_beat(org):
     assert ScopeGrant.objects.get(pk=org["grants"]["ledger:write"].pk).status == "revoked"
     assert Campaign.objects.get(pk=campaign.pk).state == "closed"
     assert AuditEntry.objects.filter(action="review.item.close_by_policy").count() == 1
+    from trust.models import ReviewOutcome
+
+    outcome = ReviewOutcome.objects.get(agent=org["bot"])
+    assert not outcome.certified and f"item {item.pk}" in outcome.reference
 
 
 def test_signing_off_lifts_the_quarantine(org):
