@@ -5,8 +5,9 @@ only by the environment, in production mode.
 A person registers an agent through the API, an off-the-shelf OAuth client (Authlib) gets it a
 token, a resource server asks for decisions until the rate limit bites, the person suspends the
 agent and the next decision is denied; ``/metrics`` adds up both gunicorn workers' and the
-Celery worker's counts; ``manage.py audit verify`` proves the chain the sequencer built; a TERM
-stops every process. PostgreSQL only: the processes must see the test database.
+Celery worker's counts; ``manage.py audit verify`` proves the chain the sequencer built; of the
+two beats started (as if by mistake) one sends and the other stands by; a TERM stops every
+process. PostgreSQL only: the processes must see the test database.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def _environment(tmp_path: Path, port: int, redis_url: str) -> dict[str, str]:
 def production(env: dict[str, str], log: Path):
     """``bin/prod`` in a session of its own; yields once the web answers, stops it after."""
     process = subprocess.Popen(
-        [str(ROOT / "bin" / "prod")],
+        # Two beats, as if started by mistake: one sends, the other stands by.
+        [str(ROOT / "bin" / "prod"), "-c", "beat=2"],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
@@ -247,13 +249,17 @@ def test_the_production_topology_end_to_end(tmp_path, redis_url):
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
 
+        # One beat sent, the other stood by (read before the stop, when the standby may take over).
+        running = log.read_text()
+        assert running.count("this beat holds the lock") == 1, running[-3000:]
+        assert running.count("another beat holds the lock; this one stands by") == 1
+
         # Stop cleanly: a TERM to bin/prod stops every process of the topology.
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
         assert _left_in(process.pid) == [], log.read_text()[-3000:]
     text = log.read_text()
-    assert text.count("this beat holds the lock") == 1
-    for name in ("web.1", "worker.1", "beat.1"):
+    for name in ("web.1", "worker.1", "beat.1", "beat.2"):
         assert f"{name} stopped" in text
 
 
