@@ -26,6 +26,8 @@ from trust.usage.models import UsageTotal
 from ..models import Campaign, ReviewItem, ReviewPolicy
 from .campaigns import review_micro_open
 
+PER_RUN = 500
+
 
 def _open_for(agents, trigger: str, now: dt.datetime) -> int:
     opened = 0
@@ -35,7 +37,8 @@ def _open_for(agents, trigger: str, now: dt.datetime) -> int:
         campaign__kind=Campaign.Kind.MICRO,
         campaign__trigger=trigger,
     )
-    for agent in agents.exclude(Exists(pending)).iterator(chunk_size=500):
+    # Bounded per run (the task's time limit); the next run picks up where this one stopped.
+    for agent in agents.exclude(Exists(pending)).order_by("pk")[:PER_RUN]:
         if review_micro_open(agent=agent, trigger=trigger, now=now) is not None:
             opened += 1
     return opened
