@@ -19,7 +19,7 @@ from agents.selectors import agents_visible
 from .. import selectors, services
 from ..errors import ReviewError, ReviewForbidden, ReviewInvalid
 from ..models import Campaign, ReviewItem
-from ..permissions import items_visible_to
+from ..permissions import can_answer, decide_refusal, items_visible_to
 from . import serializers as s
 
 REFUSED = OpenApiResponse(description="Not allowed (role, assignment, or own team).")
@@ -186,6 +186,12 @@ def _item(request, pk) -> ReviewItem:
     return item
 
 
+def _may_not_decide(request, item: ReviewItem) -> Response | None:
+    """403 before the body is read: who may decide is the service's rule, asked first."""
+    reason = decide_refusal(request.user, item) if item.is_pending else None
+    return refusal(ReviewForbidden(reason)) if reason else None
+
+
 def _detail(request, pk) -> Response:
     item = _item(request, pk)
     item.ordered_lines = list(selectors.item_lines(item))
@@ -212,6 +218,9 @@ class ItemDecide(Base):
     )
     def post(self, request, pk):
         item = _item(request, pk)
+        refused = _may_not_decide(request, item)
+        if refused:
+            return refused
         body = s.ItemDecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decisions = {
@@ -244,6 +253,8 @@ class ItemAnswer(Base):
     )
     def post(self, request, pk):
         item = _item(request, pk)
+        if item.is_pending and not can_answer(request.user, item):
+            return refusal(ReviewForbidden("only the agent's owning team answers its review"))
         body = s.AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
