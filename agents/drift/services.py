@@ -9,7 +9,6 @@ also the team's managers. A string principal (``system:cli``) was authenticated 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,32 +17,14 @@ from audit.principals import agent_principal, user_principal
 from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError, ReviewForbidden
+from ..events import trust_signals_changed
 from ..models import Agent, OrganisationPolicy, Team
 from ..notices.models import NoticeKind
 from ..notices.services import notify
 from ..permissions import can_decide, can_manage_agent
 from .models import ObservedConfiguration
 
-logger = logging.getLogger(__name__)
-
 SEEN_GRANULARITY = dt.timedelta(minutes=1)
-RECOMPUTE_TASK = "trust.recompute_agent"
-
-
-def _recompute_on_commit(agent_id: int) -> None:
-    """Queue the trust engine's recomputation of the agent (by task name: ``agents`` cannot
-    import ``trust``) once the change commits; the beat recomputation catches up if the broker
-    is down, so a failed send does not fail the request that caused it."""
-
-    def send() -> None:
-        from celery import current_app
-
-        try:
-            current_app.send_task(RECOMPUTE_TASK, args=[agent_id])
-        except Exception:  # broker unavailable: the change is committed, beat recomputes
-            logger.warning("trust recompute of agent %s not queued", agent_id)
-
-    transaction.on_commit(send)
 
 
 def configuration_observed(*, agent: Agent, digest: str, via: str) -> ObservedConfiguration:
@@ -85,7 +66,7 @@ def configuration_observed(*, agent: Agent, digest: str, via: str) -> ObservedCo
             link=f"/portal/agents/{agent.slug}/",
             dedupe_key=f"{agent.pk}:{digest}",
         )
-        _recompute_on_commit(agent.pk)
+        trust_signals_changed(agent.pk)
     return row
 
 
@@ -134,7 +115,7 @@ def configuration_review(
             target_id=locked.pk,
             changes={"digest": locked.digest, "reviewed": [False, True]},
         )
-        _recompute_on_commit(locked.agent_id)
+        trust_signals_changed(locked.agent_id)
     observed.reviewed_at, observed.reviewed_by = locked.reviewed_at, locked.reviewed_by
     observed.review_reason = reason
     return locked
