@@ -37,7 +37,11 @@ class Scored:
         return f"{self.factor.improve}: +{gain}" if self.factor.improve and gain > 0 else ""
 
     def as_json(self) -> dict:
-        return {**self.factor.as_json(), "points": round(self.points, 2), "advice": self.advice}
+        """The stored form: the factor's, with ``advice`` (its ``improve`` with the points it
+        would add) in place of ``improve``, and its contribution to the score."""
+        stored = self.factor.as_json()
+        del stored["improve"]
+        return {**stored, "points": round(self.points, 2), "advice": self.advice}
 
 
 @dataclass
