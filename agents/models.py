@@ -195,6 +195,12 @@ class Agent(models.Model):
 class AgentVersion(models.Model):
     """A released configuration of an agent and the access it asks for."""
 
+    class ScopeReview(models.TextChoices):
+        NONE = "none", "No change of access"
+        PENDING = "pending", "Awaiting a reviewer"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
     label = models.CharField(max_length=64)
     config_digest = models.CharField(
@@ -207,6 +213,13 @@ class AgentVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # A version asking for access the agent does not hold (or no longer for access it holds)
+    # waits for a scope review (``agents.services.versions``); the difference is kept as asked.
+    scope_review = models.CharField(
+        max_length=10, choices=ScopeReview.choices, default=ScopeReview.NONE
+    )
+    scopes_added = models.JSONField(default=list, blank=True)
+    scopes_removed = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

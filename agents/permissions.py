@@ -188,6 +188,13 @@ def can_contain_agent(user, agent) -> bool:
     return can_decide(user) or can_manage_agent(user, agent)
 
 
+def security_reviewers() -> QuerySet:
+    """The active security reviewers: whom a notice about something to decide goes to."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(groups__name=SECURITY_REVIEWER, is_active=True)
+
+
 def is_member_of_team(user, team_id: int | None) -> bool:
     """Is ``user`` one of the team's people: in its group, or given a right on it in person?
 

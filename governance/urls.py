@@ -36,6 +36,7 @@ urlpatterns = [
     path("portal/approvals/", include("governance.approvals.urls")),
     path("portal/reviews/", include("governance.reviews.urls")),
     path("portal/grant-requests/", include("governance.grants.urls")),
+    path("portal/scope-reviews/", include("governance.grants.review_urls")),
     path("portal/audit/", include("governance.auditlog.urls", namespace="audit")),
     path("portal/", include("governance.portal.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),

@@ -14,14 +14,12 @@ from .lifecycle import (
     agent_reactivate,
     agent_register,
     agent_suspend,
-    agent_version_add,
     run_cancel,
     run_complete,
     run_start,
 )
 from .registry import (
     agent_update,
-    agent_version_review,
     policy_update,
     team_create,
     team_members_set,
@@ -30,6 +28,7 @@ from .registry import (
     workflow_update,
 )
 from .tokens import api_token_authenticate, api_token_create, api_token_revoke
+from .versions import agent_version_add, agent_version_review, agent_version_settle
 
 __all__ = [
     "agent_decommission",
@@ -39,6 +38,7 @@ __all__ = [
     "agent_update",
     "agent_version_add",
     "agent_version_review",
+    "agent_version_settle",
     "api_token_authenticate",
     "api_token_create",
     "api_token_revoke",

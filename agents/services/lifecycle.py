@@ -13,7 +13,7 @@ from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError
 from ..events import trust_signals_changed
-from ..models import Agent, AgentVersion, Scope, ScopeGrant, Team, Workflow, WorkflowRun
+from ..models import Agent, Scope, ScopeGrant, Team, Workflow, WorkflowRun
 from ..permissions import agents_managed_by
 
 _ALLOWED = {
@@ -52,6 +52,8 @@ def agent_register(
     agent.full_clean()
     agent.save()
     if version_label:
+        from .versions import agent_version_add
+
         agent_version_add(
             agent=agent,
             label=version_label,
@@ -129,41 +131,6 @@ def agent_decommission(*, agent: Agent, by=None, reason: str = "") -> Agent:
             grant=grant, status=ScopeGrant.Status.REVOKED, by=by, reason="agent decommissioned"
         )
     return locked
-
-
-@transaction.atomic
-def agent_version_add(
-    *,
-    agent: Agent,
-    label: str,
-    config_digest: str,
-    requested_scopes: Iterable[Scope] = (),
-    by=None,
-) -> AgentVersion:
-    """Record a new version of an agent and make it current; it starts unreviewed."""
-    if agent.status == Agent.Status.DECOMMISSIONED:
-        raise InvalidTransition(f"agent {agent.slug} is decommissioned")
-    version = AgentVersion(agent=agent, label=label, config_digest=config_digest)
-    version.full_clean()
-    version.save()
-    scopes = list(requested_scopes)
-    version.requested_scopes.set(scopes)
-    Agent.objects.filter(pk=agent.pk).update(current_version=version, updated_at=timezone.now())
-    agent.current_version = version
-    record(
-        actor=_actor(by),
-        action="agent.version.add",
-        resource=agent.principal,
-        target_type="agent_version",
-        target_id=version.pk,
-        changes={
-            "label": label,
-            "config_digest": config_digest,
-            "requested_scopes": sorted(s.name for s in scopes),
-        },
-    )
-    trust_signals_changed(agent.pk)
-    return version
 
 
 MAX_RUN_PARTICIPANTS = 100

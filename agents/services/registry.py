@@ -12,15 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError
-from ..events import trust_signals_changed
 from ..models import (
     Agent,
-    AgentVersion,
     OrganisationPolicy,
     Team,
     Workflow,
@@ -28,7 +25,7 @@ from ..models import (
 from ..permissions import team_group
 from .edits import edit as _edit
 from .edits import locked as _locked
-from .lifecycle import _actor, _user
+from .lifecycle import _actor
 
 TEAM_FIELDS = ("name", "description", "is_active")
 AGENT_FIELDS = ("display_name", "purpose", "owner_team")
@@ -147,29 +144,6 @@ def agent_update(*, agent: Agent, data: Mapping[str, Any], by=None) -> Agent:
     )
     for name in data:
         setattr(agent, name, getattr(locked, name))
-    return locked
-
-
-@transaction.atomic
-def agent_version_review(*, version: AgentVersion, by=None) -> AgentVersion:
-    """Mark a version's configuration and requested scopes as reviewed."""
-    locked = AgentVersion.objects.select_for_update().select_related("agent").get(pk=version.pk)
-    if locked.reviewed:
-        raise InvalidTransition(f"version {locked} is already reviewed")
-    locked.reviewed = True
-    locked.reviewed_by = _user(by)
-    locked.reviewed_at = timezone.now()
-    locked.save(update_fields=["reviewed", "reviewed_by", "reviewed_at"])
-    record(
-        actor=_actor(by),
-        action="agent.version.review",
-        resource=locked.agent.principal,
-        target_type="agent_version",
-        target_id=locked.pk,
-        changes={"reviewed": [False, True]},
-    )
-    trust_signals_changed(locked.agent_id)
-    version.reviewed, version.reviewed_at = True, locked.reviewed_at
     return locked
 
 

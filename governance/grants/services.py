@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import Agent, OrganisationPolicy, Scope, ScopeGrant, Sensitivity
 from agents.notices.services import notify
-from agents.permissions import SECURITY_REVIEWER, can_manage_agent
+from agents.permissions import can_manage_agent, security_reviewers
 from agents.services import scope_grant
 from audit.principals import user_principal
 from audit.services import record
@@ -103,8 +102,7 @@ def grant_request_open(
                 "expires_at": expires_at.isoformat() if expires_at else None,
             },
         )
-        reviewers = get_user_model().objects.filter(groups__name=SECURITY_REVIEWER, is_active=True)
-        for reviewer in reviewers.exclude(pk=by.pk):
+        for reviewer in security_reviewers().exclude(pk=by.pk):
             notify(
                 kind="grant_request.open",
                 subject=f"{agent.slug} asks for {scope.name}",

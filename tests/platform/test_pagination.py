@@ -59,6 +59,13 @@ def admin_client():
     registry.api_token_create(user=admin, name="ci", by=admin)
     notify(kind="test.fill", subject="A notice", body="", user=admin)
     configuration_observed(agent=agent, digest="sha256:" + "e" * 64, via="form")
+    registry.agent_version_add(agent=agent, label="p-1", config_digest=f.digest("p-1"))
+    registry.agent_version_add(  # asks for a scope the agent lacks: a scope review
+        agent=agent,
+        label="p-2",
+        config_digest=f.digest("p-2"),
+        requested_scopes=[f.ScopeFactory(name=f"{resource.slug}:delete")],
+    )
     from governance.grants.services import grant_request_open
 
     grant_request_open(

@@ -6,5 +6,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("grant-requests", views.GrantRequestViewSet, basename="grant-request")
+router.register("scope-reviews", views.ScopeReviewViewSet, basename="scope-review")
 
 urlpatterns = router.urls

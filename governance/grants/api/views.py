@@ -1,4 +1,5 @@
-"""Grant requests over the API: ``/api/v1/grant-requests/`` (thin views over the services)."""
+"""Grant requests and version scope reviews over the API: ``/api/v1/grant-requests/`` and
+``/api/v1/scope-reviews/`` (thin views over the services)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from rest_framework.response import Response
 
 from agents.api.serializers import ManagedAgentField
 from agents.api.views import CONFLICT, NOT_FOUND, ListRetrieve
-from agents.models import Scope
+from agents.models import AgentVersion, Scope
 from agents.permissions import TeamScopedViewSetMixin
 
 from ..models import GrantRequest
 from ..services import grant_request_decide, grant_request_open
+from ..versions import scope_review_decide
 
 
 class GrantRequestSerializer(serializers.ModelSerializer):
@@ -98,6 +100,69 @@ class GrantRequestViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListR
         request=DecisionSerializer,
         responses={200: GrantRequestSerializer, 403: None, 404: NOT_FOUND, 409: CONFLICT},
         summary="Deny a request (a reviewer outside the team)",
+    )
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        return self._decide(False)
+
+
+class ScopeReviewSerializer(serializers.ModelSerializer):
+    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AgentVersion
+        fields = [
+            "id",
+            "agent",
+            "label",
+            "config_digest",
+            "scope_review",
+            "scopes_added",
+            "scopes_removed",
+            "reviewed",
+            "reviewed_by",
+            "reviewed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ScopeReviewViewSet(TeamScopedViewSetMixin, ListRetrieve):
+    """Versions asking for different access: the difference, and the reviewer's decision."""
+
+    queryset = AgentVersion.objects.exclude(scope_review=AgentVersion.ScopeReview.NONE)
+    serializer_class = ScopeReviewSerializer
+    team_field = "agent__owner_team"
+    decision_actions = ("approve", "deny")
+    filterset_fields = ["scope_review", "agent__slug"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("agent", "reviewed_by")
+
+    def _decide(self, approve: bool) -> Response:
+        version = self.get_object()
+        body = DecisionSerializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        scope_review_decide(
+            version=version, approve=approve, by=self.request.user, comment=body.data["comment"]
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
+
+    @extend_schema(
+        request=DecisionSerializer,
+        responses={200: ScopeReviewSerializer, 403: None, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Approve: grant the added scopes, make the version current, revoke dropped ones",
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(True)
+
+    @extend_schema(
+        request=DecisionSerializer,
+        responses={200: ScopeReviewSerializer, 403: None, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Deny: the version never becomes current",
     )
     @action(detail=True, methods=["post"])
     def deny(self, request, pk=None):

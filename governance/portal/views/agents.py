@@ -124,7 +124,8 @@ def agent_register(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def version_add(request: HttpRequest, slug: str) -> HttpResponse:
-    """Upload a new version: it becomes current, unreviewed, and its scopes await review."""
+    """Upload a new version: current at once if it asks for the access the agent holds, else a
+    scope review opens and decides it."""
     agent = agent_for(request, slug, allowed=can_manage_agent)
     form = VersionForm(request.POST or None, request.FILES or None, agent=agent)
     done, version = submit(
@@ -139,8 +140,15 @@ def version_add(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     )
     if done:
-        messages.success(
-            request, f"Version {version.label} recorded; it is current and awaits review."
-        )
+        if version.scope_review == version.ScopeReview.PENDING:
+            messages.success(
+                request,
+                f"Version {version.label} asks for different access: a security reviewer "
+                "decides it; until then the current version stays and the agent is PENDING.",
+            )
+        else:
+            messages.success(
+                request, f"Version {version.label} recorded; it is current and awaits review."
+            )
         return redirect("portal:agent-detail", slug=agent.slug)
     return render_form(request, "portal/version_add.html", {"agent": agent}, form=form)

@@ -105,8 +105,11 @@ def no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def status_page(request: HttpRequest, queryset, statuses: list[tuple[str, str]], per_page=50):
-    """A queue page: ``?status=`` (pending by default, empty for every status) and ``?page=``.
+def status_page(
+    request: HttpRequest, queryset, statuses: list[tuple[str, str]], field: str = "status"
+):
+    """A queue page: ``?status=`` (pending by default, empty for every status) and ``?page=``,
+    filtering the model's ``field``.
 
     Returns ``(page, the status shown or "")``; an unknown status shows every status.
     """
@@ -114,7 +117,7 @@ def status_page(request: HttpRequest, queryset, statuses: list[tuple[str, str]],
 
     wanted = request.GET.get("status", "pending")
     if wanted in dict(statuses):
-        queryset = queryset.filter(status=wanted)
+        queryset = queryset.filter(**{field: wanted})
     else:
         wanted = ""
-    return Paginator(queryset, per_page).get_page(request.GET.get("page")), wanted
+    return Paginator(queryset, 50).get_page(request.GET.get("page")), wanted

@@ -3,6 +3,8 @@
     manage.py grants request AGENT SCOPE --justification "…" [--expires 2027-01-31T00:00Z] --by U
     manage.py grants approve|deny ID --comment "…" --by REVIEWER
     manage.py grants list [--status pending] [--json] --by U
+    manage.py grants reviews [--status pending] [--json] --by U     # versions' scope reviews
+    manage.py grants review-approve|review-deny VERSION_ID --comment "…" --by REVIEWER
 
 Every subcommand acts as the person ``--by`` names (audited as ``user:U``) and is held to the
 services' checks: a low scope goes to ``agents`` granting directly, any other is a request,
@@ -20,12 +22,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from agents.errors import RegistryError
-from agents.models import Scope
+from agents.models import AgentVersion, Scope
 from agents.permissions import agents_managed_by
 
 from ...models import GrantRequest
-from ...permissions import grant_requests_visible_to
+from ...permissions import grant_requests_visible_to, scope_reviews_visible_to
 from ...services import grant_request_decide, grant_request_open
+from ...versions import scope_review_decide
 
 
 def request_as_dict(r: GrantRequest) -> dict[str, Any]:
@@ -41,6 +44,21 @@ def request_as_dict(r: GrantRequest) -> dict[str, Any]:
         "decided_by": r.decided_by.get_username() if r.decided_by_id else None,
         "decision_comment": r.decision_comment,
         "grant": r.grant_id,
+    }
+
+
+def version_as_dict(v: AgentVersion) -> dict[str, Any]:
+    added = " ".join(f"+{n}" for n in v.scopes_added)
+    removed = " ".join(f"-{n}" for n in v.scopes_removed)
+    return {
+        "id": v.pk,
+        "agent": v.agent.slug,
+        "label": v.label,
+        "status": v.scope_review,
+        "scopes_added": v.scopes_added,
+        "scopes_removed": v.scopes_removed,
+        "difference": f"{added} {removed}".strip(),
+        "reviewed_by": v.reviewed_by.get_username() if v.reviewed_by_id else None,
     }
 
 
@@ -60,6 +78,12 @@ class Command(BaseCommand):
             p.add_argument("--comment", required=True)
         lst = sub.add_parser("list", help="the requests you may see")
         lst.add_argument("--status", choices=GrantRequest.Status.values)
+        reviews = sub.add_parser("reviews", help="versions' scope reviews you may see")
+        reviews.add_argument("--status", choices=AgentVersion.ScopeReview.values)
+        for verb in ("review-approve", "review-deny"):
+            p = sub.add_parser(verb, help=f"{verb[7:]} a version's pending scope review")
+            p.add_argument("id", type=int)
+            p.add_argument("--comment", required=True)
         for p in (ask, *sub.choices.values()):
             if not any(a.dest == "by" for a in p._actions):
                 p.add_argument("--by", metavar="USERNAME", required=True, help="who acts")
@@ -70,18 +94,17 @@ class Command(BaseCommand):
         if by is None:
             raise CommandError(f"no active user {options['by']!r}")
         try:
-            result = getattr(self, f"_{options['action']}")(options, by)
+            result = getattr(self, f"_{options['action'].replace('-', '_')}")(options, by)
         except RegistryError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
         elif isinstance(result, list):
             for row in result:
-                self.stdout.write(
-                    f"{row['id']:>6}  {row['status']:<9} {row['agent']:<24} {row['scope']}"
-                )
+                what = row.get("scope") or f"{row.get('label')} {row.get('difference')}"
+                self.stdout.write(f"{row['id']:>6}  {row['status']:<9} {row['agent']:<24} {what}")
         else:
-            self.stdout.write(f"request {result['id']}: {result['status']}")
+            self.stdout.write(f"{result['id']}: {result['status']}")
 
     def _request(self, options, by) -> dict[str, Any]:
         agent = agents_managed_by(by).filter(slug=options["agent"]).first()
@@ -123,3 +146,23 @@ class Command(BaseCommand):
         if options.get("status"):
             rows = rows.filter(status=options["status"])
         return [request_as_dict(r) for r in rows[:500]]
+
+    def _reviews(self, options, by) -> list[dict[str, Any]]:
+        rows = scope_reviews_visible_to(by)
+        if options.get("status"):
+            rows = rows.filter(scope_review=options["status"])
+        return [version_as_dict(v) for v in rows[:500]]
+
+    def _review_decide(self, options, by, approve: bool) -> dict[str, Any]:
+        found = scope_reviews_visible_to(by).filter(pk=options["id"]).first()
+        if found is None:
+            raise CommandError(f"no scope review {options['id']}")
+        return version_as_dict(
+            scope_review_decide(version=found, approve=approve, by=by, comment=options["comment"])
+        )
+
+    def _review_approve(self, options, by) -> dict[str, Any]:
+        return self._review_decide(options, by, True)
+
+    def _review_deny(self, options, by) -> dict[str, Any]:
+        return self._review_decide(options, by, False)
