@@ -115,11 +115,12 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE trust_trustcomputation")
         cursor.execute("UPDATE agents_agent SET trust_score = 0, trust_level = 'untrusted'")
+    timings = {}
     for run in ("first", "steady"):
         before = rss_mb()
         t0 = time.perf_counter()
         summary = recompute_all()
-        elapsed = time.perf_counter() - t0
+        elapsed = timings[run] = time.perf_counter() - t0
         print(
             f"{run} run: {summary.agents:,} agents in {elapsed:.2f} s = "
             f"**{summary.agents / elapsed:,.0f} agents/s**; {summary.written:,} history rows, "
@@ -128,6 +129,11 @@ def main() -> None:
         )
     levels = dict(Agent.objects.values_list("trust_level").annotate(n=Count("pk")).order_by())
     print(f"levels: {levels}; history rows: {TrustComputation.objects.count():,}")
+    # The last line is the summary bench/run reports.
+    print(
+        f"{summary.agents:,} agents, {args.entries:,} entries: first run {timings['first']:.1f} s, "
+        f"steady run {timings['steady']:.1f} s; peak RSS {peak_mb():.0f} MB"
+    )
 
 
 if __name__ == "__main__":
