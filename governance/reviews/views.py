@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from agents.permissions import can_decide
 
@@ -35,6 +35,7 @@ def _status(form) -> int:
 
 
 @login_required
+@require_safe
 def workbench(request: HttpRequest) -> HttpResponse:
     owned = (
         items_visible_to(request.user)
@@ -92,6 +93,7 @@ def _campaign(request: HttpRequest, pk: int):
 
 
 @login_required
+@require_safe
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     items = selectors.items_for_page(campaign, request.user).select_related("decided_by")
@@ -107,6 +109,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def campaign_report(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     return render(
@@ -128,6 +131,7 @@ class _Echo:
 
 
 @login_required
+@require_safe
 def campaign_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign = _campaign(request, pk)
     writer = csv.writer(_Echo())

@@ -64,3 +64,15 @@ def test_opening_a_campaign_in_the_portal_with_field_errors(org):
     # The owner sees the campaign of their agent in the workbench; Bob sees nothing of it.
     assert b"red-bot" in client_for(org["alice"]).get("/portal/reviews/").content
     assert campaign.name.encode() not in client_for(org["bob"]).get("/portal/reviews/").content
+
+
+def test_the_read_only_pages_refuse_a_post(org):
+    campaign = review_campaign_open(by=org["root"])
+    rita = client_for(org["rita"])
+    for url in (
+        "/portal/reviews/",
+        f"/portal/reviews/campaigns/{campaign.pk}/",
+        f"/portal/reviews/campaigns/{campaign.pk}/report/",
+        f"/portal/reviews/campaigns/{campaign.pk}/report.csv",
+    ):
+        assert rita.post(url).status_code == 405, url
