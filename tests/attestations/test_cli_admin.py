@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from joserfc.jwk import ECKey
 
+from agents.events import RECOMPUTE_TASK
 from audit.models import AuditEntry
 from trust.attestations.models import Attestor
-from trust.attestations.services import RECOMPUTE_TASK, attestation_submit
+from trust.attestations.services import attestation_submit
 
 pytestmark = pytest.mark.django_db
 

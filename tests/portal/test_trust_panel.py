@@ -16,6 +16,9 @@ from tests import factories as f
 from tests.attestations.signers import ed25519_signer, register
 from tests.usage.history import History
 from trust.attestations.services import attestation_submit, attestor_revoke
+from trust.models import TrustComputation
+from trust.recompute import recompute_agents
+from trust.services import trust_pin
 from trust.usage.fold import usage_fold
 
 from .conftest import client_for
@@ -88,7 +91,7 @@ def _fill(agent, n: int, signer) -> None:
         f.ScopeGrantFactory(agent=agent, scope=scope)
     for _ in range(n):
         credential_issue(agent=agent, by="system")
-        attestation_submit(jws=signer.sign(agent, iat=int(time.time()) - 5))
+        attestation_submit(jws=signer.sign(agent, iat=int(time.time()) - 300))
     version = f.AgentVersionFactory(agent=agent)
     agent.current_version = version
     agent.save(update_fields=["current_version"])
@@ -104,6 +107,78 @@ def test_query_count_is_flat(org):
     for agent in (small, large):
         client = client_for(org["alice"])
         client.get(f"/portal/agents/{agent.slug}/")  # warm the session and per-process caches
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/portal/agents/{agent.slug}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+# -- the engine's outcome: breakdown, pin, history chart ------------------------------------
+
+
+def test_breakdown_in_words_with_what_would_raise_it(org):
+    agent = org["ours"]
+    signer = ed25519_signer()
+    register(signer, cap=20)
+    attestation_submit(jws=signer.sign(agent))
+    recompute_agents([agent.pk])
+    agent.refresh_from_db()
+
+    html = _page(org["alice"], agent).content.decode()
+
+    assert f'<span class="trust-score">{agent.trust_score}</span>' in html
+    assert "Why this score" in html
+    for label in ("Identity", "Behaviour", "Compliance posture", "Attestations"):
+        assert f'<h4 class="component">{label}:' in html
+    assert "Attestations: 3 of 15 points" in html  # the attestor's cap of 20 of 100, weight 15
+    assert "What would raise the score" in html and "To improve:" in html
+    assert 'role="img"' in html and "Trust score of red-bot over time" in html
+    assert html.count('class="chart-point"') == 1
+    assert "Pinned" not in html
+
+
+def test_a_pin_is_shown_as_a_pin_never_as_a_score(org):
+    agent = org["ours"]
+    recompute_agents([agent.pk])
+    trust_pin(agent=agent, level="trusted", reason="supervised pilot", by=org["rita"])
+    recompute_agents([agent.pk])
+    agent.refresh_from_db()
+
+    html = _page(org["alice"], agent).content.decode()
+
+    pin = html.split('class="pin"')[1].split("</div>")[0]
+    assert "Level pinned at" in pin and "Trusted" in pin
+    assert "supervised pilot" in pin and "rita" in pin
+    now_line = html.split('class="trust-now"')[1].split("</p>")[0]
+    assert "computed: untrusted" in now_line  # the score is the computed one, said as such
+    assert "badge trust-trusted" not in now_line  # the pinned level is not dressed as a score
+    assert "pinned)" in html  # the chart's point says it was pinned
+
+
+def test_other_team_gets_404_and_reviewer_sees_the_panel(org):
+    recompute_agents([org["ours"].pk])
+    assert _page(org["bob"], org["ours"]).status_code == 404
+    assert "Why this score" in _page(org["rita"], org["ours"]).content.decode()
+
+
+def test_query_count_is_flat_with_history(org):
+    signer = ed25519_signer()
+    register(signer)
+    small, large = org["ours"], f.AgentFactory(slug="red-big", owner_team=org["red"])
+    _fill(small, 1, signer)
+    _fill(large, 12, signer)
+    now = int(time.time())
+    for i in range(8):  # alternate results: each recomputation changes the outcome (a history row)
+        attestation_submit(
+            jws=signer.sign(large, iat=now - 100 + i, result="fail" if i % 2 else "pass")
+        )
+        recompute_agents([large.pk])
+    recompute_agents([small.pk])
+    assert TrustComputation.objects.filter(agent=large).count() >= 8
+    counts = []
+    for agent in (small, large):
+        client = client_for(org["alice"])
+        client.get(f"/portal/agents/{agent.slug}/")
         with CaptureQueriesContext(connection) as queries:
             assert client.get(f"/portal/agents/{agent.slug}/").status_code == 200
         counts.append(len(queries))

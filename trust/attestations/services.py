@@ -14,13 +14,13 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from agents.events import trust_signals_changed
 from agents.models import Agent
 from agents.notices.services import notify
 from agents.permissions import is_platform_admin
@@ -31,7 +31,6 @@ from . import verify
 from .models import CAP_MAX, Attestation, Attestor, ClaimType, Result
 from .verify import Rejected
 
-RECOMPUTE_TASK = "trust.recompute_agent"
 ATTESTATION_FAILED = "attestation.failed"  # the notice kind
 
 
@@ -57,15 +56,9 @@ def _require_admin(by: Any) -> None:
 
 
 def queue_recompute(agent_ids: Iterable[int]) -> None:
-    """Ask the trust engine to recompute these agents once the transaction commits.
-
-    By task name, so this works whether or not the engine's module is loaded in this process.
-    """
-    ids = sorted(set(agent_ids))
-    for agent_id in ids:
-        transaction.on_commit(
-            lambda agent_id=agent_id: current_app.send_task(RECOMPUTE_TASK, args=[agent_id])
-        )
+    """Ask the trust engine to recompute these agents once the transaction commits."""
+    for agent_id in sorted(set(agent_ids)):
+        trust_signals_changed(agent_id)
 
 
 def _clean_claim_types(claim_types: Any) -> list[str]:

@@ -23,6 +23,7 @@ from agents.selectors import agents_filtered, agents_visible
 
 from .. import selectors
 from ..forms import AgentRegisterForm, VersionForm
+from ..trust_panel import trust_context
 from .common import agent_for, render_form, submit
 from .lifecycle import steps_for
 
@@ -83,6 +84,7 @@ def agent_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "portal/agent_detail.html",
         {
             **selectors.agent_page(agent, request.user),
+            **trust_context(agent),
             "steps": steps_for(request.user, agent),
             "section": "agents",
         },
