@@ -71,20 +71,28 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _labeller(points: Sequence[Point]):
+    """Days on a range of days; times too when the whole history fits in two days."""
+    short = len(points) > 1 and points[-1].at - points[0].at < dt.timedelta(days=2)
+    return _stamp if short else _day
+
+
 def describe(points: Sequence[Point]) -> str:
     """What the chart shows, in words: for ``<desc>`` and for readers of the page alike."""
     if not points:
         return "No score has been computed yet."
+    points = sorted(points, key=lambda p: p.at)
+    when = _labeller(points)
     first, last = points[0], points[-1]
     if len(points) == 1:
-        return f"One computation: {_number(first.score)} on {_day(first.at)}."
+        return f"One computation: {_number(first.score)} on {when(first.at)}."
     low = min(points, key=lambda p: p.score)
     high = max(points, key=lambda p: p.score)
     return (
-        f"{len(points)} computations from {_day(first.at)} to {_day(last.at)}: "
+        f"{len(points)} computations from {when(first.at)} to {when(last.at)}: "
         f"from {_number(first.score)} to {_number(last.score)}; "
-        f"lowest {_number(low.score)} on {_day(low.at)}, "
-        f"highest {_number(high.score)} on {_day(high.at)}."
+        f"lowest {_number(low.score)} on {when(low.at)}, "
+        f"highest {_number(high.score)} on {when(high.at)}."
     )
 
 
@@ -187,6 +195,7 @@ def score_history_svg(
         if (end - start) > dt.timedelta(days=2):
             ticks.insert(1, start + (end - start) / 2)
         anchors = {0: "start", len(ticks) - 1: "end"} if len(ticks) > 1 else {0: "middle"}
+        label = _labeller(points)
         for i, at in enumerate(ticks):
             parts.append(
                 format_html(
@@ -194,7 +203,7 @@ def score_history_svg(
                     frame.x(at, start, end),
                     axis_y + 16,
                     anchors.get(i, "middle"),
-                    _day(at),
+                    label(at),
                 )
             )
         parts.append(

@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
 from agents.models import Agent, TrustLevel
 from trust.factors import FactorStatus
+from trust.models import TrustPin
 from trust.selectors import TrustPanel, trust_panel
 
 from .charts import Point, describe, score_history_svg
@@ -69,6 +73,27 @@ def _blocks(panel: TrustPanel) -> list[Block]:
     return blocks
 
 
+def with_pins(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    """Agents annotated ``trust_pinned`` (in the same query), so lists show a pin as a pin."""
+    now = timezone.now()
+    pins = TrustPin.objects.filter(agent=OuterRef("pk"), ended_at__isnull=True, expires_at__gt=now)
+    return agents.annotate(trust_pinned=Exists(pins))
+
+
+def _advice(blocks: list[Block], most: int = 3) -> list[str]:
+    """What would raise the score most: each action once, with the points of every factor it
+    would earn ("issue a credential" earns both "a usable credential" and "credential age")."""
+    gains: dict[str, float] = {}
+    for line in (line for block in blocks for line in block.lines if line.advice):
+        action, _, points = line.advice.rpartition(": +")
+        try:
+            gains[action] = gains.get(action, 0) + float(points)
+        except ValueError:
+            gains[line.advice] = gains.get(line.advice, 0)
+    ranked = sorted(gains.items(), key=lambda item: -item[1])[:most]
+    return [f"{action}: +{gain:g}" if gain else action for action, gain in ranked]
+
+
 def trust_context(agent: Agent) -> dict[str, Any]:
     """What ``portal/_trust_panel.html`` shows (a fixed number of queries)."""
     panel = trust_panel(agent)
@@ -78,14 +103,12 @@ def trust_context(agent: Agent) -> dict[str, Any]:
     ]
     thresholds = [(score, f"{level} from {score}") for score, level in panel.thresholds]
     blocks = _blocks(panel)
-    advice = [line for block in blocks for line in block.lines if line.advice]
     return {
         "trust": panel,
         "trust_computed_level": _level(panel.computed_level),
         "trust_caps": [CAPS.get(code, code.replace("_", " ")) for code in panel.caps],
         "trust_blocks": blocks,
-        # What would raise the score most: the factors with the most points still missing.
-        "trust_advice": sorted(advice, key=lambda line: line.points - line.most)[:3],
+        "trust_advice": _advice(blocks),
         "trust_chart": score_history_svg(
             points,
             title=f"Trust score of {agent.slug} over time",

@@ -89,3 +89,10 @@ def test_text_is_escaped():
     svg = str(score_history_svg([Point(T0, 1, "<script>")], title='<b>"x"</b>'))
     assert "<script>" not in svg and "<b>" not in svg
     ET.fromstring(svg)  # still well-formed
+
+
+def test_a_short_history_is_labelled_with_times():
+    points = [Point(T0, 10), Point(T0 + dt.timedelta(hours=3), 20)]
+    root = _svg(points)
+    assert {"2026-11-01 09:00", "2026-11-01 12:00"} <= set(_texts(root))
+    assert describe(points).startswith("2 computations from 2026-11-01 09:00 to 2026-11-01 12:00")

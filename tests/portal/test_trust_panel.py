@@ -153,6 +153,10 @@ def test_a_pin_is_shown_as_a_pin_never_as_a_score(org):
     assert "computed: untrusted" in now_line  # the score is the computed one, said as such
     assert "badge trust-trusted" not in now_line  # the pinned level is not dressed as a score
     assert "pinned)" in html  # the chart's point says it was pinned
+    assert "Trusted · pinned" in html  # the header's badge: a pin, not a score
+    listed = client_for(org["alice"]).get("/portal/agents/").content.decode()
+    assert "Trusted · pinned" in listed
+    assert "Trusted · pinned" in client_for(org["alice"]).get("/portal/").content.decode()
 
 
 def test_other_team_gets_404_and_reviewer_sees_the_panel(org):

@@ -88,7 +88,7 @@ def _factor(rows: list[dict], current_digest: str | None) -> Factor:
             possible=cap,
             sentence=f"{who} examined a configuration that is not the current version "
             f"({said(stale, 'attested')})",
-            improve=f"ask {who} to attest the current configuration: up to +{cap:g}",
+            improve=f"ask {who} to attest the current configuration",
             **window,
         )
     earned = round(cap * len(passed) / len(counted), 2)
@@ -102,7 +102,7 @@ def _factor(rows: list[dict], current_digest: str | None) -> Factor:
         sentence = f"{who}: " + "; ".join(
             part for part in (said(failed, "FAILED"), said(passed, "passed")) if part
         )
-        improve = f"resolve what {who} found and ask for a new attestation: +{cap - earned:g}"
+        improve = f"resolve what {who} found and ask for a new attestation"
     if stale:
         sentence += f" (not counted, about another configuration: {said(stale, 'attested')})"
     return Factor(

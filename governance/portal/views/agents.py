@@ -23,7 +23,7 @@ from agents.selectors import agents_filtered, agents_visible
 
 from .. import selectors
 from ..forms import AgentRegisterForm, VersionForm
-from ..trust_panel import trust_context
+from ..trust_panel import trust_context, with_pins
 from .common import agent_for, render_form, submit
 from .lifecycle import steps_for
 
@@ -46,7 +46,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "counts": counts,
             "teams": teams.order_by("name")[:20],
-            "recent": agents.order_by("-updated_at")[:10],
+            "recent": with_pins(agents).order_by("-updated_at")[:10],
             "sees_all": can_see_everything(request.user),
             "may_register": teams_managed_by(request.user).exists(),
             "section": "dashboard",
@@ -58,7 +58,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def agent_list(request: HttpRequest) -> HttpResponse:
     """The agents the user may see, filtered (a bad value drops only its own filter), paginated."""
     filterset = agents_filtered(request.user, request.GET)
-    page = Paginator(filterset.qs.order_by("slug"), 50).get_page(request.GET.get("page"))
+    page = Paginator(with_pins(filterset.qs).order_by("slug"), 50).get_page(request.GET.get("page"))
     keep = request.GET.copy()
     keep.pop("page", None)
     return render(
