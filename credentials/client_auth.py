@@ -79,6 +79,9 @@ class ClientPrincipal:
     context: TokenContext | None = None
     # Set when the client came from the cache: the epoch its one write must be guarded with.
     guard_epoch: int | None = None
+    # The ``config_digest`` claim of a verified ``private_key_jwt`` assertion, as it was
+    # (None: absent); checked by ``credentials.config_digest`` (drift).
+    config_digest: object = None
 
     @property
     def agent(self) -> Agent | None:
@@ -103,6 +106,7 @@ class _Verified:
     context: TokenContext
     assertion: tuple[str, str, dt.datetime] | None = None
     guard_epoch: int | None = None
+    config_digest: object = None  # the assertion's claim (see ClientPrincipal)
 
 
 # Credentials that authenticated from the database, per process, at an epoch: the digest of a
@@ -402,7 +406,13 @@ def _check_assertion(
         if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
             raise _Failure("assertion_bad_jti", client_id, credential.pk)
         expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
-        return _Verified(credential, context, (client_id, jti, expires_at), guard_epoch)
+        return _Verified(
+            credential,
+            context,
+            (client_id, jti, expires_at),
+            guard_epoch,
+            config_digest=claims.get("config_digest"),
+        )
     raise _Failure(last_error, client_id)
 
 
@@ -508,6 +518,7 @@ def authenticate_client(
         assertion=verified.assertion,
         context=verified.context,
         guard_epoch=verified.guard_epoch,
+        config_digest=verified.config_digest,
     )
     if not defer_replay:
         try:
@@ -520,6 +531,7 @@ def authenticate_client(
             method=method,
             context=verified.context,
             guard_epoch=verified.guard_epoch,
+            config_digest=verified.config_digest,
         )
     return client
 

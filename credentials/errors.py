@@ -15,6 +15,8 @@ class OAuthError(Exception):
     """An OAuth 2.0 error response: ``error`` code, description, HTTP status."""
 
     status = 400
+    # What the audit entry of a refusal names, when more precise than ``error``.
+    reason = ""
 
     def __init__(self, error: str, description: str = "", *, status: int | None = None) -> None:
         super().__init__(description or error)

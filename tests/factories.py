@@ -95,6 +95,9 @@ class AgentFactory(factory.django.DjangoModelFactory):
     display_name = factory.LazyAttribute(lambda a: a.slug.replace("-", " ").title())
     purpose = "Reconciles invoices against the ledger."
     owner_team = factory.SubFactory(TeamFactory)
+    # A working agent: PENDING gets tokens (UNTRUSTED is quarantined at the token endpoint
+    # too) and needs approvals at the decision point. Tests of quarantine say untrusted.
+    trust_level = m.TrustLevel.PENDING
 
 
 def digest(text: str) -> str:

@@ -29,6 +29,8 @@ from ..client_auth import (
     record_replay,
     token_endpoint_url,
 )
+from ..config_digest import PARAMETER as DIGEST_PARAMETER
+from ..config_digest import check_config_digest
 from ..errors import OAuthError
 from ..services import (
     IssuedToken,
@@ -61,6 +63,7 @@ SINGLE_VALUED = frozenset(
         "token",
         "token_type_hint",
         "workflow_run",
+        "config_digest",
     )
 )
 
@@ -164,6 +167,7 @@ def token(request: HttpRequest) -> HttpResponse:
         if grant_type == GRANT_CLIENT_CREDENTIALS:
             issued = _issue(client, post)
         elif grant_type == GRANT_TOKEN_EXCHANGE:
+            check_config_digest(client, post.get(DIGEST_PARAMETER))
             issued = token_exchange(
                 client=client,
                 subject_token=post.get("subject_token", ""),
@@ -187,6 +191,7 @@ def token(request: HttpRequest) -> HttpResponse:
 
 
 def _issue(client: ClientPrincipal, post) -> IssuedToken:
+    check_config_digest(client, post.get(DIGEST_PARAMETER))
     return token_issue(client=client, scope=post.get("scope"), resources=post.getlist("resource"))
 
 

@@ -19,6 +19,7 @@ from audit.services import record, record_row
 from .. import crypto, epoch, process_caches
 from ..client_auth import ClientPrincipal, ReplayedAssertion, consume_assertion
 from ..errors import OAuthError
+from ..quarantine import Quarantined, quarantine_notice, refuse_if_quarantined
 from ..models import AssertionJti, RevokedToken
 from ..signing import sign_jws
 from ..sql import agent_token_context, assertion_jti_row
@@ -161,11 +162,13 @@ def token_refuse(*, client: ClientPrincipal, grant_type: str, error: OAuthError)
     with transaction.atomic():
         with contextlib.suppress(ReplayedAssertion):
             consume_assertion(client)
+        if isinstance(error, Quarantined):
+            quarantine_notice(error.agent)
         record(
             actor=client.principal,
             action="token.refuse",
             outcome="denied",
-            reason=error.error,
+            reason=error.reason or error.error,
             credential_id=client.credential.pk,
             context_data={"grant_type": grant_type[:100], "description": error.description[:300]},
         )
@@ -182,6 +185,7 @@ def token_issue(
 ) -> IssuedToken:
     """``client_credentials``: a token for the agent with its granted scopes (or fewer)."""
     agent = _requesting_agent(client)
+    refuse_if_quarantined(agent)
     context = client.context or agent_token_context(agent.pk, process_caches.now())
     granted, connected = context.scopes, context.audiences
     requested = parse_scope(scope)
@@ -272,6 +276,7 @@ def token_exchange(
 ) -> IssuedToken:
     """RFC 8693: a task token bound to a run, or a delegated token (``actor_token``)."""
     agent = _requesting_agent(client)
+    refuse_if_quarantined(agent)
     if requested_token_type and requested_token_type not in (TOKEN_TYPE_ACCESS, TOKEN_TYPE_JWT):
         raise OAuthError("invalid_request", "only access tokens can be requested")
     if actor_token_type and not actor_token:
@@ -280,6 +285,8 @@ def token_exchange(
     requested = parse_scope(scope)
     subject_agent = subject.agent
     assert subject_agent is not None
+    if subject_agent.pk != agent.pk:
+        refuse_if_quarantined(subject_agent, as_subject=True)
     ceilings = [subject.claims["exp"]]
     anc_jtis, anc_creds = ancestors_of(subject.claims)
     anc_jtis = [subject.jti, *anc_jtis]

@@ -35,7 +35,9 @@ from jwt.algorithms import ECAlgorithm
 from agents.models import Agent, Scope, ScopeGrant, Team
 from credentials import services
 team = Team.objects.create(slug="embedded", name="Embedded")
-agent = Agent.objects.create(slug="embedded-agent", display_name="E", purpose="t", owner_team=team)
+agent = Agent.objects.create(
+    slug="embedded-agent", display_name="E", purpose="t", owner_team=team, trust_level="pending"
+)
 scope = Scope.objects.create(name="ledger:read")
 ScopeGrant.objects.create(agent=agent, scope=scope, justification="t")
 secret = services.credential_issue(agent=agent, by="system:test").secret

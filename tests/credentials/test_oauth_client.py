@@ -16,6 +16,7 @@ from agents import services as agent_services
 from audit.models import AuditEntry
 from credentials import services
 from tests import factories as f
+from trust.services import trust_level_set
 
 from .conftest import agent_with_secret, make_keypair, resource_with_secret
 
@@ -162,7 +163,7 @@ def test_introspection_revocation_and_exchange_end_to_end(live_issuer, settings)
         assert info["active"] is True
         assert info["act"] == {"sub": b.agent.slug}
         assert info["workflow_run"] == run.run_id
-        assert info["trust_level"] == "untrusted"
+        assert info["trust_level"] == "pending"
         # A revokes its task token: the delegated token exchanged from it dies too.
         with secret_client(a, live_issuer) as sa:
             response = sa.revoke_token(f"{live_issuer}/oauth/revoke", token=task["access_token"])
@@ -192,6 +193,8 @@ def test_seed_failure_case_deactivated_human_does_not_stop_the_agent(live_issuer
     )
     f.ScopeGrantFactory(agent=agent, scope=f.ScopeFactory(name="ledger:read"))
     issued = services.credential_issue(agent=agent, by=alice)
+    # Registered agents start UNTRUSTED (quarantined); the engine would lift it to PENDING.
+    trust_level_set(agent=agent, score=50, level="pending", reason="test", by="system")
     alice.is_active = False
     alice.save()
     with OAuth2Client(agent.slug, issued.secret) as session:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from agents.models import Agent, Connection, Resource
+from agents.models import Agent, Connection, OrganisationPolicy, Resource
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.models import Credential
@@ -90,7 +90,13 @@ def make_world(
 ) -> World:
     resource = f.ResourceFactory(slug=f"ledger-{uuid.uuid4().hex[:8]}")
     rs = cred.credential_issue(resource=resource, by="system")
-    agent = f.AgentFactory()
+    agent = f.AgentFactory(trust_level="untrusted")
+    if level == "untrusted":
+        # The decision point judges tokens issued before the agent was quarantined; the token
+        # endpoint's own refusal is tested in tests/credentials/test_quarantine.py.
+        OrganisationPolicy.objects.update_or_create(
+            pk=1, defaults={"quarantine_blocks_tokens": False}
+        )
     for action in {*actions, *granted, "delete"}:
         f.ScopeFactory(name=f"{resource.slug}:{action}")
     for action in granted:

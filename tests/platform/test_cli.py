@@ -137,6 +137,23 @@ def test_a_reviewer_may_suspend_but_not_reactivate():
         run("reactivate", agent.slug, "--by=rita")
 
 
+def _lift_quarantine(client, slug: str, basic: str) -> None:
+    """A registered agent starts UNTRUSTED, and the token endpoint refuses a quarantined agent
+    (RFC 6749 unauthorized_client); a level of PENDING (the engine's, or a pin) lets it in."""
+    from trust.services import trust_level_set
+
+    refused = client.post(
+        "/oauth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
+    assert "quarantined" in refused.json()["error_description"]
+    agent = Agent.objects.get(slug=slug)
+    trust_level_set(agent=agent, score=50, level="pending", reason="trying it", by="system")
+
+
 def test_create_with_secret_returns_a_working_one_time_secret(client):
     import base64
 
@@ -158,6 +175,7 @@ def test_create_with_secret_returns_a_working_one_time_secret(client):
     assert len(secret) > 43  # at least 256 bits plus prefix, id and checksum
     # The secret is real: the token endpoint accepts it (client_secret_basic).
     basic = base64.b64encode(f"invoice-bot:{secret}".encode()).decode()
+    _lift_quarantine(client, "invoice-bot", basic)
     response = client.post(
         "/oauth/token",
         "grant_type=client_credentials",
@@ -202,6 +220,7 @@ def test_create_with_scope_grants_it_and_the_first_token_carries_it(client):
     grant = AuditEntry.objects.get(action="grant.create")
     assert grant.actor == "user:dan" and grant.reason == "Trying the portal"
     basic = base64.b64encode(f"my-agent:{data['credential']['client_secret']}".encode()).decode()
+    _lift_quarantine(client, "my-agent", basic)
     response = client.post(
         "/oauth/token",
         "grant_type=client_credentials",

@@ -12,7 +12,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from agents.models import Agent, Connection
+from agents.models import Agent, Connection, OrganisationPolicy
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.services.tokens import token_issue
@@ -22,6 +22,9 @@ pytestmark = pytest.mark.django_db
 
 def test_every_demo_connection_action_can_be_decided(client):
     call_command("demo_data", stdout=io.StringIO())
+    # A token for every agent, the quarantined ones too (as if issued before their level fell):
+    # the decision point must answer each of them.
+    OrganisationPolicy.objects.update_or_create(pk=1, defaults={"quarantine_blocks_tokens": False})
     connections = list(
         Connection.objects.select_related("agent", "resource").exclude(
             agent__status=Agent.Status.DECOMMISSIONED
