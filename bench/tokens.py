@@ -94,7 +94,13 @@ def _make_world(issuer: str):
     team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     agent, _ = Agent.objects.get_or_create(
         slug="bench-agent",
-        defaults={"display_name": "Bench agent", "purpose": "benchmark", "owner_team": team},
+        # PENDING: an UNTRUSTED (quarantined) agent would get no token at all.
+        defaults={
+            "display_name": "Bench agent",
+            "purpose": "benchmark",
+            "owner_team": team,
+            "trust_level": "pending",
+        },
     )
     scope, _ = Scope.objects.get_or_create(name="ledger:read", defaults={"action": "read"})
     ScopeGrant.objects.get_or_create(agent=agent, scope=scope, defaults={"justification": "b"})

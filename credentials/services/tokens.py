@@ -19,8 +19,8 @@ from audit.services import record, record_row
 from .. import crypto, epoch, process_caches
 from ..client_auth import ClientPrincipal, ReplayedAssertion, consume_assertion
 from ..errors import OAuthError
-from ..quarantine import Quarantined, quarantine_notice, refuse_if_quarantined
 from ..models import AssertionJti, RevokedToken
+from ..quarantine import Quarantined, quarantine_notice, refuse_if_quarantined
 from ..signing import sign_jws
 from ..sql import agent_token_context, assertion_jti_row
 from ..tokens import (
