@@ -16,7 +16,8 @@ def sound_agent(*, member: bool = True, credential: bool = True, reviewed: bool 
     team = kw.pop("owner_team", None) or f.TeamFactory()
     if member:
         f.team_member(team)
-    agent = f.AgentFactory(owner_team=team, **kw)
+    # As registered: UNTRUSTED until the engine computes (the factory's default is PENDING).
+    agent = f.AgentFactory(owner_team=team, **{"trust_level": "untrusted", **kw})
     version = f.AgentVersionFactory(agent=agent, reviewed=reviewed)
     agent.current_version = version
     agent.save(update_fields=["current_version"])

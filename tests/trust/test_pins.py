@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_trust_level_set_is_a_pin_with_a_score_and_audited():
-    agent = f.AgentFactory()
+    agent = f.AgentFactory(trust_level="untrusted")  # as registered
     admin = f.platform_admin(username="root")
     trust_level_set(agent=agent, score=82, level="trusted", reason="attested by SOC", by=admin)
     agent.refresh_from_db()
@@ -53,7 +53,7 @@ def test_trust_level_set_is_a_pin_with_a_score_and_audited():
     ],
 )
 def test_rejects_bad_input_and_changes_nothing(score, level, reason):
-    agent = f.AgentFactory()
+    agent = f.AgentFactory(trust_level="untrusted")  # as registered
     with pytest.raises(TrustError):
         trust_level_set(agent=agent, score=score, level=level, reason=reason, by="system")
     agent.refresh_from_db()
@@ -63,7 +63,7 @@ def test_rejects_bad_input_and_changes_nothing(score, level, reason):
 
 
 def test_only_reviewers_and_admins_pin_and_expiry_is_bounded():
-    agent = f.AgentFactory()
+    agent = f.AgentFactory(trust_level="untrusted")  # as registered
     with pytest.raises(TrustForbidden):
         trust_pin(agent=agent, level="trusted", reason="x", by=f.team_member(agent.owner_team))
     reviewer = f.security_reviewer()
@@ -122,7 +122,7 @@ def test_pins_expire_and_the_engine_takes_over():
 
 
 def test_release_ends_the_pin():
-    agent = f.AgentFactory()
+    agent = f.AgentFactory(trust_level="untrusted")  # as registered
     trust_pin(agent=agent, level="trusted", reason="x", by="system")
     trust_pin_release(agent=agent, reason="done", by=f.platform_admin())
     assert not TrustPin.objects.filter(ended_at__isnull=True).exists()
@@ -131,7 +131,7 @@ def test_release_ends_the_pin():
 
 
 def test_admin_pin_goes_through_service_and_only_reviewers_and_admins_may(client):
-    agent = f.AgentFactory()
+    agent = f.AgentFactory(trust_level="untrusted")  # as registered
     url = f"/admin/trust/agenttrust/{agent.pk}/change/"
     client.force_login(f.team_member(agent.owner_team))
     assert client.get(url).status_code in (302, 403)
