@@ -35,7 +35,7 @@ def make_world(slug: str = "bench-ledger") -> BenchWorld:
     from agents.models import Agent, Connection, Resource, Scope, ScopeGrant, Team
     from credentials import services as cred
     from credentials.client_auth import ClientPrincipal
-    from credentials.services.tokens import token_issue
+    from credentials.services import token_issue
     from trust.services import trust_level_set
 
     team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})

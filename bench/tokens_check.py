@@ -52,7 +52,7 @@ def main() -> None:
     from credentials.client_auth import ClientPrincipal
     from credentials.models import Credential
     from credentials.services import token_issue
-    from credentials.tokens import check_access_token, verify_signature_and_claims
+    from credentials.token_check import check_access_token, verify_signature_and_claims
 
     agent, _, _ = _make_world("http://bench.test")
     credential = Credential.objects.select_related("agent").get(agent=agent, kind="client_secret")

@@ -24,7 +24,7 @@ from agents.drift.services import configuration_observed
 from . import process_caches
 from .client_auth import ClientPrincipal
 from .errors import OAuthError
-from .services.tokens import _requesting_agent as requesting_agent
+from .services.access_tokens import requesting_agent
 
 PARAMETER = "config_digest"
 _DIGEST = re.compile(DIGEST_PATTERN)

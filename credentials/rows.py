@@ -1,6 +1,6 @@
 """Hand-written SQL that cannot drift from the models: names from model metadata, rows by name.
 
-The fast paths (``credentials/sql.py``, ``credentials/tokens.py``, the decision point's
+The fast paths (``credentials/sql.py``, ``credentials/token_check.py``, the decision point's
 ``selectors.py`` and ``cache.py``) write a few fixed queries by hand, because the ORM spends
 longer compiling them than the database spends answering. What keeps them honest:
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from ..services.tokens import api_token_authenticate, is_api_token
+from ..services.api_tokens import api_token_authenticate, is_api_token
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -3,9 +3,10 @@
 ``lifecycle`` holds register/suspend/reactivate/decommission, versions and runs; ``grants``
 who may grant which scope, expiry and revocation; ``registry`` the
 create/edit services of teams, agents, workflows and policy; ``catalogue`` scopes and resources;
-``connections`` connections; ``tokens`` the personal API tokens.
+``connections`` connections; ``api_tokens`` the personal API tokens.
 """
 
+from .api_tokens import api_token_authenticate, api_token_create, api_token_revoke
 from .catalogue import resource_create, resource_update, scope_create, scope_update
 from .connections import connection_create, connection_delete, connection_update
 from .grants import grants_expire_due, scope_grant, scope_revoke
@@ -27,7 +28,6 @@ from .registry import (
     workflow_create,
     workflow_update,
 )
-from .tokens import api_token_authenticate, api_token_create, api_token_revoke
 from .versions import agent_version_add, agent_version_review, agent_version_settle
 
 __all__ = [

@@ -27,7 +27,7 @@ RULE_RATE = "rate_limit"
 RULE_BUDGET = "budget"
 LOG_ONLY_RULES = (RULE_TRUST_FLOOR, RULE_ORG_TRUST_FLOOR, RULE_RATE, RULE_BUDGET)
 
-# Token check reasons (credentials.tokens) → decision reason codes.
+# Token check reasons (credentials.token_check) → decision reason codes.
 TOKEN_REASONS = {
     "expired": "token_expired",
     "not_yet_valid": "token_not_yet_valid",

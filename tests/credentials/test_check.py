@@ -16,7 +16,7 @@ from credentials import services
 from credentials.client_auth import ClientPrincipal
 from credentials.models import Credential
 from credentials.signing import sign_jws
-from credentials.tokens import check_access_token
+from credentials.token_check import check_access_token
 from tests import factories as f
 
 from .conftest import agent_with_secret
@@ -62,15 +62,15 @@ def test_a_delegated_task_token_is_still_one_query(issuer):
     task = services.token_exchange(
         client=principal(a),
         subject_token=issue(a),
-        subject_token_type=services.tokens.TOKEN_TYPE_ACCESS,
+        subject_token_type=services.TOKEN_TYPE_ACCESS,
         workflow_run=run.run_id,
     ).access_token
     delegated = services.token_exchange(
         client=principal(b),
         subject_token=task,
-        subject_token_type=services.tokens.TOKEN_TYPE_ACCESS,
+        subject_token_type=services.TOKEN_TYPE_ACCESS,
         actor_token=issue(b),
-        actor_token_type=services.tokens.TOKEN_TYPE_ACCESS,
+        actor_token_type=services.TOKEN_TYPE_ACCESS,
     ).access_token
     with CaptureQueriesContext(connection) as queries:
         check = check_access_token(delegated)
@@ -134,7 +134,7 @@ def test_run_deadline_bounds_task_tokens(issuer):
     issued = services.token_exchange(
         client=principal(a),
         subject_token=issue(a),
-        subject_token_type=services.tokens.TOKEN_TYPE_ACCESS,
+        subject_token_type=services.TOKEN_TYPE_ACCESS,
         workflow_run=run.run_id,
     )
     claims = jwt.decode(issued.access_token, options={"verify_signature": False})

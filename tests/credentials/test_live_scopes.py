@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from agents.models import ScopeGrant
-from credentials.tokens import check_access_token
+from credentials.token_check import check_access_token
 from tests import factories as f
 from trust.services import trust_level_set
 

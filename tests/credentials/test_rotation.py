@@ -15,7 +15,7 @@ from agents.notices.models import Notice, NoticeKind
 from audit.models import AuditEntry
 from credentials import services, signing, tasks
 from credentials.models import Credential, SigningKey
-from credentials.tokens import check_access_token
+from credentials.token_check import check_access_token
 
 from .conftest import agent_with_secret, make_keypair
 

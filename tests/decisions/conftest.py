@@ -15,7 +15,7 @@ from agents.models import Agent, Connection, OrganisationPolicy, Resource
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.models import Credential
-from credentials.services.tokens import token_issue
+from credentials.services import token_issue
 from tests import factories as f
 from trust.services import trust_level_set
 

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from agents import services as registry
 from agents.models import Agent, ScopeGrant
-from credentials import client_auth, process_caches
+from credentials import process_caches
 from credentials import services as cred
-from credentials.client_auth import ClientPrincipal
-from credentials.services.tokens import token_exchange, token_revoke
+from credentials.client_auth import ClientPrincipal, authenticate
+from credentials.services import token_exchange, token_revoke
 from governance.decisions import cache
 from governance.decisions.errors import DecisionInputError
 from governance.decisions.services import decision_make
@@ -312,7 +312,7 @@ def test_a_remembered_resource_server_still_records_its_use(monkeypatch):
     http = Client()
     assert world.decide(http, token=token).status_code == 200
     assert world.decide(http, token=token).status_code == 200  # remembered from here on
-    monkeypatch.setattr(client_auth, "LAST_USED_GRANULARITY", dt.timedelta(0))
+    monkeypatch.setattr(authenticate, "LAST_USED_GRANULARITY", dt.timedelta(0))
     before = _rs_credential(world).last_used_at
     assert before is not None
     assert world.decide(http, token=token).status_code == 200

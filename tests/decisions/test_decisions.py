@@ -14,7 +14,7 @@ from agents.models import OrganisationPolicy
 from audit.models import AuditEntry
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
-from credentials.services.tokens import token_exchange, token_issue, token_revoke
+from credentials.services import token_exchange, token_issue, token_revoke
 from credentials.signing import sign_jws
 from tests import factories as f
 from trust.services import trust_level_set

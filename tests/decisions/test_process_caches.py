@@ -14,9 +14,8 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from credentials import process_caches, signing
-from credentials import tokens as token_check
-from credentials.services import tokens as token_services
+from credentials import process_caches, signing, token_check
+from credentials.services import access_tokens
 from governance.decisions import cache
 from governance.decisions.services import decision_make
 
@@ -26,11 +25,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.process_cache
 
 # Every per-process cache of the fast paths, by module (issue 15 counted six modules).
 EXPECTED = {
-    "credentials.key_clients",  # credentials/client_auth
-    "credentials.secret_clients",  # credentials/client_auth
+    "credentials.key_clients",  # credentials/client_auth/remembered
+    "credentials.secret_clients",  # credentials/client_auth/remembered
     "credentials.signing_keys",  # credentials/signing
     "credentials.token_lifetime",  # credentials/services (token issuance)
-    "credentials.verified_signatures",  # credentials/tokens (check_access_token)
+    "credentials.verified_signatures",  # credentials/token_check
     "decisions.contexts",  # governance/decisions/cache
     "decisions.epoch_hint",  # governance/decisions/cache
     "decisions.plans",  # governance/decisions (plans)
@@ -64,10 +63,10 @@ def test_forget_all_empties_every_cache():
     for _ in range(2):
         warm = _queries(world, token)
     assert warm < cold
-    assert token_check._VERIFIED and signing._public and token_services._lifetime_memo
+    assert token_check._VERIFIED and signing._public and access_tokens._lifetime_memo
     process_caches.forget_all()
     assert not token_check._VERIFIED and not signing._public and not signing._private
-    assert token_services._lifetime_memo is None
+    assert access_tokens._lifetime_memo is None
     assert cache.epoch_hint() is None
     assert not cache.token_checks._data and not cache.contexts._data
     assert _queries(world, token) == cold  # as cold as the very first decision

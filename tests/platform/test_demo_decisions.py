@@ -15,7 +15,7 @@ from django.core.management import call_command
 from agents.models import Agent, Connection, OrganisationPolicy
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
-from credentials.services.tokens import token_issue
+from credentials.services import token_issue
 
 pytestmark = pytest.mark.django_db
 

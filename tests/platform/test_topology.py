@@ -29,7 +29,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.services.tokens import api_token_create
+from agents.services import api_token_create
 from audit.models import AuditEntry
 from credentials import services as cred
 from tests import factories as f

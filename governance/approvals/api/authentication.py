@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from credentials.tokens import TokenCheck, check_access_token
+from credentials.token_check import TokenCheck, check_access_token
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.models import TRUST_ORDER, Agent, Connection, Resource
 from credentials import process_caches
-from credentials.tokens import LEEWAY_SECONDS, TokenCheck, ancestors_of, check_access_token
+from credentials.token_check import LEEWAY_SECONDS, TokenCheck, ancestors_of, check_access_token
 
 from .. import cache
 from .. import policy as p
