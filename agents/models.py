@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -73,10 +74,11 @@ class Team(models.Model):
 
     @property
     def members(self):
-        """The team's members: the user set of its group (``.all()``, ``.add()``, ``.remove()``)."""
-        from .permissions import team_group
-
-        return team_group(self).user_set
+        """The team's members: the users of its group; none before the group is provisioned
+        (by ``team_create`` or ``team_members_set``, which also audit the change)."""
+        if self.group_id is None:
+            return get_user_model().objects.none()
+        return self.group.user_set
 
 
 class TeamUserObjectPermission(UserObjectPermissionBase):

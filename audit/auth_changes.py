@@ -116,7 +116,10 @@ def _names(model, pks) -> list[str]:
 
 def _membership_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
     """Role and permission changes, from either side of the relation (``user.groups.add`` or
-    ``group.user_set.add``)."""
+    ``group.user_set.add``). A service that audits the change itself (a team's members)
+    makes it inside ``context.recorded_by_service``, and nothing is recorded here."""
+    if context.service_records():
+        return
     if action == "pre_clear":
         # After the clear the members are gone; name them now, record in post_clear.
         field = _relation_field(sender, instance, reverse)

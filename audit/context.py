@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -43,3 +44,25 @@ def bind(ctx: RequestContext) -> contextvars.Token:
 
 def reset(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+_service_records: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "audit_service_records", default=False
+)
+
+
+@contextlib.contextmanager
+def recorded_by_service() -> Iterator[None]:
+    """Within this block the calling service writes the audit entry of the change itself, so
+    the signal audit of third-party models (``auth_changes``) stays quiet: one change, one
+    entry, naming the service's actor."""
+    token = _service_records.set(True)
+    try:
+        yield
+    finally:
+        _service_records.reset(token)
+
+
+def service_records() -> bool:
+    """True inside ``recorded_by_service``."""
+    return _service_records.get()

@@ -16,16 +16,15 @@ from django.utils.module_loading import import_string
 from .services import Signer
 
 
-def _setting(name: str) -> Any:
-    path = getattr(settings, name, "")
+def _callable(path: str, name: str) -> Any:
     if not path:
         raise ImproperlyConfigured(f"{name} is not set")
     return import_string(path)
 
 
 def signer() -> Signer:
-    return _setting("AUDIT_CHECKPOINT_SIGNER")
+    return _callable(settings.AUDIT_CHECKPOINT_SIGNER, "AUDIT_CHECKPOINT_SIGNER")
 
 
 def public_jwks() -> dict[str, Any]:
-    return _setting("AUDIT_JWKS_PROVIDER")()
+    return _callable(settings.AUDIT_JWKS_PROVIDER, "AUDIT_JWKS_PROVIDER")()

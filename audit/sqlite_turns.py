@@ -3,10 +3,9 @@
 SQLite lets one connection write at a time, database-wide. A writer that finds the lock taken
 waits in SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25… ms between tries however
 soon the lock frees. Under load that was the tail of the audited hot paths on the embedded
-default (token issuance: p99 52–101 ms for ``private_key_jwt``, where a write holds the lock
-for well under a millisecond). So those writers first take an exclusive ``flock`` on a file
-beside the database: a waiter sleeps in the kernel and is woken the moment the holder lets go
-(measured: p99 15–22 ms, the same throughput and CPU).
+default, where a write holds the lock far shorter than those sleeps. So those writers first
+take an exclusive ``flock`` on a file beside the database: a waiter sleeps in the kernel and is
+woken the moment the holder lets go (the p99 before and after: ``docs/oauth.md``).
 
 Only outside a transaction. Inside one, a SQLite connection already holds the write lock (our
 transactions begin IMMEDIATE), and waiting for a turn while holding it could deadlock with a

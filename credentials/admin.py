@@ -11,6 +11,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -201,22 +202,27 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected credentials now")
     def revoke_selected(self, request, queryset):
-        done = 0
-        for credential in queryset.filter(status__in=Credential.USABLE):
-            if not self._may_contain(request, credential):
-                raise PermissionDenied
-            services.credential_revoke(credential=credential, by=request.user, reason="admin")
-            done += 1
-        self.message_user(request, f"{done} credential(s) revoked.", messages.SUCCESS)
+        # Every row is checked before any is revoked, and all are revoked in one transaction:
+        # a refusal leaves nothing half done.
+        credentials = list(queryset.filter(status__in=Credential.USABLE))
+        if not all(self._may_contain(request, credential) for credential in credentials):
+            raise PermissionDenied
+        with transaction.atomic():
+            for credential in credentials:
+                services.credential_revoke(credential=credential, by=request.user, reason="admin")
+        self.message_user(request, f"{len(credentials)} credential(s) revoked.", messages.SUCCESS)
 
     @admin.action(description="Revoke every credential of the selected credentials' agents")
     def revoke_all_of_agents(self, request, queryset):
-        agents = {c.agent for c in queryset if c.agent_id}
-        total = 0
-        for agent in agents:
-            if not (can_decide(request.user) or can_manage_team(request.user, agent.owner_team_id)):
-                raise PermissionDenied
-            total += services.credential_revoke_all(agent=agent, by=request.user, reason="admin")
+        agents = {c.agent for c in queryset.select_related("agent") if c.agent_id}
+        user = request.user
+        if not all(can_decide(user) or can_manage_team(user, a.owner_team_id) for a in agents):
+            raise PermissionDenied
+        with transaction.atomic():
+            total = sum(
+                services.credential_revoke_all(agent=agent, by=user, reason="admin")
+                for agent in agents
+            )
         self.message_user(
             request, f"{total} credential(s) of {len(agents)} agent(s) revoked.", messages.SUCCESS
         )

@@ -219,7 +219,8 @@ class _State:
 
 @lru_cache(maxsize=256)
 def _state_sql(n_jtis: int, n_creds: int, n_actors: int, with_run: bool) -> str:
-    """The one query, by shape. Hand-written: the ORM spends ~1 ms building it per call."""
+    """The one query, by shape. Hand-written: the ORM would spend longer building it on every
+    call than the database spends running it (``docs/oauth.md``, "Performance")."""
     agent_cols = ", ".join(f"a.{connection.ops.quote_name(c)}" for c in _AGENT_COLUMNS)
 
     def marks(n: int) -> str:

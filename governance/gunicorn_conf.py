@@ -39,18 +39,18 @@ def post_worker_init(worker: Any) -> None:
     """Load what requests would load lazily, then hide it all from the garbage collector."""
     load_lazy_code()
     # The objects loaded so far (Django, the apps, the URLconf) live as long as the worker, yet
-    # every full collection walked all of them (~130,000): under load that was a 38–150 ms
-    # pause per worker every few seconds, and it set the decision and token benchmarks' p99.
-    # Frozen, a full collection walks only what requests created and takes 7–10 ms. Nothing
-    # frozen is ever freed, which is the point for these objects.
+    # every full collection walked all of them: under load that paused each worker every few
+    # seconds and set the decision and token benchmarks' p99 (figures in docs/oauth.md).
+    # Frozen, a full collection walks only what requests created. Nothing frozen is ever
+    # freed, which is the point for these objects.
     gc.freeze()
 
 
 def load_lazy_code() -> None:
     """Import what a worker's first requests would otherwise import: the URLconf with every
     view module, and the Redis client (imported by the cache backend and the counters on first
-    use). Measured in a fresh process: 130 ms for the first request and 84 ms for the first
-    decision; under load 150–300 ms, holding the GIL while the worker's other requests wait.
+    use). Otherwise a fresh worker's first requests import them while holding the GIL, and
+    the worker's other requests wait (figures in ``docs/oauth.md``).
     """
     import redis  # noqa: F401
     from django.urls import Resolver404, resolve

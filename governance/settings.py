@@ -115,7 +115,7 @@ else:
         "CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=False)
     )
 # Keep connections on both engines: closing the last one to a SQLite WAL database checkpoints and
-# fsyncs (~40 ms on every request, measured on the token endpoint under gunicorn).
+# fsyncs, which a request would then wait for every time.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 
 from agents.permissions import is_platform_admin
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from .models import TrustPolicy
-from .services import actor_of
 
 # The fields a change may set: everything but the bookkeeping.
 EDITABLE = tuple(
@@ -58,7 +58,7 @@ def values_of(policy: TrustPolicy) -> dict[str, Any]:
 
 
 @transaction.atomic
-def trust_policy_change(*, by: Any, reason: str, changes: dict[str, Any]) -> TrustPolicy:
+def trust_policy_change(*, by: By, reason: str, changes: dict[str, Any]) -> TrustPolicy:
     """Store a new policy version with ``changes`` over the one in force (platform admins)."""
     if by != "system" and not is_platform_admin(by):
         raise PermissionDenied("only platform admins change the trust policy")
@@ -73,7 +73,7 @@ def trust_policy_change(*, by: Any, reason: str, changes: dict[str, Any]) -> Tru
     policy = TrustPolicy(
         **{**before, **changes},
         version=(latest.version if latest else 0) + 1,
-        created_by=actor_of(by),
+        created_by=actor_principal(by),
         reason=reason.strip(),
     )
     policy.full_clean(exclude=["version"])
@@ -82,7 +82,7 @@ def trust_policy_change(*, by: Any, reason: str, changes: dict[str, Any]) -> Tru
         raise ValidationError({"non_field_errors": "The change changes nothing."})
     policy.save()
     record(
-        actor=actor_of(by),
+        actor=actor_principal(by),
         action="trust.policy_change",
         target_type="trust_policy",
         target_id=policy.version,

@@ -8,7 +8,6 @@ expires or is released; the score stays the engine's (a pin is shown as a pin, n
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.utils import timezone
 from agents.events import trust_signals_changed
 from agents.models import Agent, TrustLevel
 from agents.permissions import can_decide
-from audit.principals import user_principal
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from .errors import TrustError, TrustForbidden
@@ -26,11 +25,7 @@ SCORE_MIN, SCORE_MAX = 0, 100
 SYSTEM = "system"
 
 
-def actor_of(by: Any) -> str:
-    return by if isinstance(by, str) else user_principal(by)
-
-
-def _check_pinner(by: Any) -> None:
+def _check_pinner(by: By) -> None:
     if by != SYSTEM and not can_decide(by):
         raise TrustForbidden("only security reviewers and platform admins pin trust levels")
 
@@ -49,7 +44,7 @@ def trust_pin(
     agent: Agent,
     level: str,
     reason: str,
-    by: Any,
+    by: By,
     expires_at: dt.datetime | None = None,
     score: int | None = None,
 ) -> TrustPin:
@@ -75,7 +70,7 @@ def trust_pin(
         raise TrustError("a pin's expiry must be in the future")
     if expires_at > now + longest + dt.timedelta(minutes=1):
         raise TrustError(f"a pin lasts at most {longest.days} days")
-    actor = actor_of(by)
+    actor = actor_principal(by)
     locked = Agent.objects.select_for_update().get(pk=agent.pk)
     replaced = _end_open_pin(locked, now=now, by=actor)
     pin = TrustPin.objects.create(
@@ -105,19 +100,19 @@ def trust_pin(
     return pin
 
 
-def trust_level_set(*, agent: Agent, score: int, level: str, reason: str, by: Any) -> Agent:
+def trust_level_set(*, agent: Agent, score: int, level: str, reason: str, by: By) -> Agent:
     """Pin a level and set the score with it: the path of tests, benchmarks and old scripts."""
     trust_pin(agent=agent, level=level, reason=reason, by=by, score=score)
     return agent
 
 
 @transaction.atomic
-def trust_pin_release(*, agent: Agent, reason: str, by: Any) -> TrustPin:
+def trust_pin_release(*, agent: Agent, reason: str, by: By) -> TrustPin:
     """End the agent's pin now; the engine's level applies again at once."""
     _check_pinner(by)
     if not (reason or "").strip():
         raise TrustError("releasing a pin needs a reason")
-    actor = actor_of(by)
+    actor = actor_principal(by)
     locked = Agent.objects.select_for_update().get(pk=agent.pk)
     pin = _end_open_pin(locked, now=timezone.now(), by=actor)
     if pin is None:

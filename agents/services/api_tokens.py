@@ -17,11 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import InvalidTransition, TokenError
 from ..models import ApiToken
-from .lifecycle import _actor
 
 PREFIX = "gvp_"
 _FORMAT = re.compile(r"^gvp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -42,7 +42,7 @@ def is_api_token(raw: str) -> bool:
 
 @transaction.atomic
 def api_token_create(
-    *, user, name: str, expires_at: dt.datetime | None = None, by=None
+    *, user, name: str, expires_at: dt.datetime | None = None, by: By = None
 ) -> tuple[ApiToken, str]:
     """Issue a token for ``user``; returns the row and the full token, which is never stored."""
     name = (name or "").strip()
@@ -58,7 +58,7 @@ def api_token_create(
         user=user, name=name[:100], key=key, digest=_digest(key, secret), expires_at=expires_at
     )
     record(
-        actor=_actor(by if by is not None else user),
+        actor=actor_principal(by if by is not None else user),
         action="api_token.create",
         resource=f"user:{user.get_username()}",
         target_type="api_token",
@@ -73,7 +73,7 @@ def api_token_create(
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, by=None) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, by: By = None) -> ApiToken:
     """Revoke a token now; it stops working on the next request."""
     locked = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
     if locked.revoked_at is not None:
@@ -81,7 +81,7 @@ def api_token_revoke(*, token: ApiToken, by=None) -> ApiToken:
     locked.revoked_at = timezone.now()
     locked.save(update_fields=["revoked_at"])
     record(
-        actor=_actor(by if by is not None else locked.user),
+        actor=actor_principal(by if by is not None else locked.user),
         action="api_token.revoke",
         resource=f"user:{locked.user.get_username()}",
         target_type="api_token",

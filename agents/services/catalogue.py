@@ -13,12 +13,12 @@ from typing import Any
 from django.db import transaction
 
 from audit.changes import snapshot
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import RegistryError
 from ..models import Resource, Scope, Team, scope_name_for
 from .edits import edit, locked
-from .lifecycle import _actor
 
 SCOPE_FIELDS = ("description", "sensitivity")
 RESOURCE_FIELDS = ("name", "audience", "owner_team", "sensitivity", "description")
@@ -31,7 +31,7 @@ def scope_create(
     action: str,
     description: str = "",
     sensitivity: str = "low",
-    by=None,
+    by: By = None,
 ) -> Scope:
     """Add ``action`` on ``resource`` to the catalogue; its name is ``<resource>:<action>``."""
     name = scope_name_for(resource.slug, action)
@@ -45,7 +45,7 @@ def scope_create(
     scope.full_clean()
     scope.save()
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="scope.create",
         resource=f"scope:{name}",
         target_type="scope",
@@ -61,7 +61,7 @@ def scope_create(
 
 
 @transaction.atomic
-def scope_update(*, scope: Scope, data: Mapping[str, Any], by=None) -> Scope:
+def scope_update(*, scope: Scope, data: Mapping[str, Any], by: By = None) -> Scope:
     """Change a scope's description or sensitivity; its resource and action are its identity."""
     row = locked(Scope, scope.pk)
     return edit(
@@ -114,7 +114,7 @@ def resource_create(
     owner_team: Team | None = None,
     sensitivity: str = "medium",
     description: str = "",
-    by=None,
+    by: By = None,
 ) -> Resource:
     """Register a downstream system (a resource server) and its audience URI."""
     resource = Resource(
@@ -138,7 +138,7 @@ def resource_create(
     if adopted:
         changes["adopted_scopes"] = sorted(adopted)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="resource.create",
         resource=f"resource:{slug}",
         target_type="resource",
@@ -149,7 +149,7 @@ def resource_create(
 
 
 @transaction.atomic
-def resource_update(*, resource: Resource, data: Mapping[str, Any], by=None) -> Resource:
+def resource_update(*, resource: Resource, data: Mapping[str, Any], by: By = None) -> Resource:
     """Change a resource's name, audience, owner, sensitivity or description."""
     row = locked(Resource, resource.pk)
     return edit(

@@ -14,13 +14,13 @@ from typing import Any
 from django.db import transaction
 
 from audit.changes import snapshot
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import InvalidTransition
 from ..models import Agent, Connection, Resource
 from .catalogue import check_actions
 from .edits import edit
-from .lifecycle import _actor
 
 CONNECTION_FIELDS = (
     "allowed_actions",
@@ -40,7 +40,7 @@ def connection_create(
     agent: Agent,
     resource: Resource,
     allowed_actions: Iterable[str],
-    by=None,
+    by: By = None,
     rate_limit: int | None = None,
     rate_window_seconds: int = 60,
     budget_cap: decimal.Decimal | None = None,
@@ -69,7 +69,7 @@ def connection_create(
     connection.full_clean()
     connection.save()
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="connection.create",
         resource=agent.principal,
         target_type="connection",
@@ -81,7 +81,7 @@ def connection_create(
 
 @transaction.atomic
 def connection_update(
-    *, connection: Connection, data: Mapping[str, Any], by=None, reason: str = ""
+    *, connection: Connection, data: Mapping[str, Any], by: By = None, reason: str = ""
 ) -> Connection:
     """Change what a connection allows and its limits; agent and resource stay fixed."""
     locked = (
@@ -105,7 +105,7 @@ def connection_update(
 
 
 @transaction.atomic
-def connection_delete(*, connection: Connection, by=None, reason: str = "") -> None:
+def connection_delete(*, connection: Connection, by: By = None, reason: str = "") -> None:
     """Remove a connection: the agent can no longer act on that resource."""
     locked = (
         Connection.objects.select_for_update()
@@ -113,7 +113,7 @@ def connection_delete(*, connection: Connection, by=None, reason: str = "") -> N
         .get(pk=connection.pk)
     )
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="connection.delete",
         resource=locked.agent.principal,
         target_type="connection",

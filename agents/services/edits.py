@@ -8,10 +8,10 @@ from typing import Any
 from django.db import models
 
 from audit.changes import diff, snapshot
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import RegistryError
-from .lifecycle import _actor
 
 
 def edit(
@@ -19,7 +19,7 @@ def edit(
     *,
     data: Mapping[str, Any],
     fields: Iterable[str],
-    by,
+    by: By,
     action: str,
     resource: str,
     target_type: str,
@@ -42,7 +42,7 @@ def edit(
         update.append("updated_at")
     instance.save(update_fields=update)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action=action,
         resource=resource,
         target_type=target_type,

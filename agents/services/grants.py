@@ -16,13 +16,13 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from audit.principals import SYSTEM
+from audit.principals import SYSTEM, By, actor_principal
 from audit.services import record
 
 from ..errors import GrantError, GrantForbidden, GrantStateError
 from ..models import Agent, Scope, ScopeGrant
 from ..permissions import can_manage_agent
-from .lifecycle import _actor, _user
+from .lifecycle import _user
 
 # (request id, agent, scope) -> is it an approved request for exactly this grant, not yet used?
 RequestCheck = Callable[[int, Agent, Scope], bool]
@@ -56,7 +56,7 @@ def scope_grant(
     agent: Agent,
     scope: Scope,
     justification: str,
-    by=None,
+    by: By = None,
     expires_at: dt.datetime | None = None,
     request_id: int | None = None,
 ) -> ScopeGrant:
@@ -93,7 +93,7 @@ def scope_grant(
     if request_id is not None:
         changes["grant_request"] = request_id
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="grant.create",
         resource=agent.principal,
         target_type="scope_grant",
@@ -104,13 +104,13 @@ def scope_grant(
     return grant
 
 
-def grant_end(*, grant: ScopeGrant, status: str, by, reason: str) -> ScopeGrant:
+def grant_end(*, grant: ScopeGrant, status: str, by: By, reason: str) -> ScopeGrant:
     grant.status = status
     grant.ended_at = timezone.now()
-    grant.ended_by = _actor(by)
+    grant.ended_by = actor_principal(by)
     grant.save(update_fields=["status", "ended_at", "ended_by"])
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="grant.revoke" if status == ScopeGrant.Status.REVOKED else "grant.expire",
         resource=f"agent:{grant.agent.slug}",
         target_type="scope_grant",
@@ -122,7 +122,7 @@ def grant_end(*, grant: ScopeGrant, status: str, by, reason: str) -> ScopeGrant:
 
 
 @transaction.atomic
-def scope_revoke(*, grant: ScopeGrant, by=None, reason: str = "") -> ScopeGrant:
+def scope_revoke(*, grant: ScopeGrant, by: By = None, reason: str = "") -> ScopeGrant:
     """Revoke an active grant now."""
     locked = (
         ScopeGrant.objects.select_for_update().select_related("agent", "scope").get(pk=grant.pk)

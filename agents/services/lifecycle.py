@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
-from audit.principals import user_principal
+from audit.principals import By, actor_principal, user_principal
 from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError
 from ..events import trust_signals_changed
 from ..models import Agent, Scope, ScopeGrant, Team, Workflow, WorkflowRun
 from ..permissions import agents_managed_by
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 _ALLOWED = {
     # target status: statuses it may be reached from
@@ -24,11 +28,8 @@ _ALLOWED = {
 }
 
 
-def _actor(by) -> str:
-    return by if isinstance(by, str) else user_principal(by)
-
-
-def _user(by):
+def _user(by: By) -> AbstractBaseUser | None:
+    """The user to store as ``created_by``/``granted_by``; None for a principal string."""
     return None if isinstance(by, str) or by is None else by
 
 
@@ -39,7 +40,7 @@ def agent_register(
     display_name: str,
     purpose: str,
     owner_team: Team,
-    by=None,
+    by: By = None,
     version_label: str = "",
     config_digest: str = "",
     requested_scopes: Iterable[Scope] = (),
@@ -62,7 +63,7 @@ def agent_register(
             by=by,
         )
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="agent.register",
         resource=agent.principal,
         target_type="agent",
@@ -72,7 +73,7 @@ def agent_register(
     return agent
 
 
-def _transition(*, agent: Agent, to: str, action: str, by, reason: str) -> Agent:
+def _transition(*, agent: Agent, to: str, action: str, by: By, reason: str) -> Agent:
     locked = Agent.objects.select_for_update().get(pk=agent.pk)
     if locked.status not in _ALLOWED[to]:
         raise InvalidTransition(
@@ -84,7 +85,7 @@ def _transition(*, agent: Agent, to: str, action: str, by, reason: str) -> Agent
     locked.status_changed_at = timezone.now()
     locked.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action=action,
         resource=locked.principal,
         target_type="agent",
@@ -99,7 +100,7 @@ def _transition(*, agent: Agent, to: str, action: str, by, reason: str) -> Agent
 
 
 @transaction.atomic
-def agent_suspend(*, agent: Agent, by=None, reason: str = "") -> Agent:
+def agent_suspend(*, agent: Agent, by: By = None, reason: str = "") -> Agent:
     """Suspend an active agent: its very next token request or decision is refused."""
     return _transition(
         agent=agent, to=Agent.Status.SUSPENDED, action="agent.suspend", by=by, reason=reason
@@ -107,7 +108,7 @@ def agent_suspend(*, agent: Agent, by=None, reason: str = "") -> Agent:
 
 
 @transaction.atomic
-def agent_reactivate(*, agent: Agent, by=None, reason: str = "") -> Agent:
+def agent_reactivate(*, agent: Agent, by: By = None, reason: str = "") -> Agent:
     """Bring a suspended agent back."""
     return _transition(
         agent=agent, to=Agent.Status.ACTIVE, action="agent.reactivate", by=by, reason=reason
@@ -115,7 +116,7 @@ def agent_reactivate(*, agent: Agent, by=None, reason: str = "") -> Agent:
 
 
 @transaction.atomic
-def agent_decommission(*, agent: Agent, by=None, reason: str = "") -> Agent:
+def agent_decommission(*, agent: Agent, by: By = None, reason: str = "") -> Agent:
     """Retire an agent for good and end all its grants; there is no way back."""
     locked = _transition(
         agent=agent,
@@ -166,7 +167,7 @@ def run_start(
     participants: Iterable[Agent] = (),
     triggered_by: str = "",
     deadline: dt.datetime | None = None,
-    by=None,
+    by: By = None,
 ) -> WorkflowRun:
     """Start a workflow run naming its participating agents; only they may bind tokens to it.
 
@@ -179,7 +180,7 @@ def run_start(
         if triggered_by and triggered_by != user_principal(user):
             raise RegistryError("a run is triggered by the person who starts it")
         triggered_by = user_principal(user)
-    triggered_by = triggered_by or _actor(by)
+    triggered_by = triggered_by or actor_principal(by)
     agents = _run_participants(participants, user)
     run = WorkflowRun(
         workflow=workflow, run_id=run_id, triggered_by=triggered_by, deadline=deadline
@@ -188,7 +189,7 @@ def run_start(
     run.save()
     run.participants.set(agents)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="run.start",
         resource=f"workflow:{workflow.slug}",
         target_type="workflow_run",
@@ -203,7 +204,7 @@ def run_start(
     return run
 
 
-def _run_end(*, run: WorkflowRun, status: str, by, reason: str) -> WorkflowRun:
+def _run_end(*, run: WorkflowRun, status: str, by: By, reason: str) -> WorkflowRun:
     locked = WorkflowRun.objects.select_for_update().select_related("workflow").get(pk=run.pk)
     if locked.status != WorkflowRun.Status.RUNNING:
         raise InvalidTransition(f"run {locked.run_id} is already {locked.status}")
@@ -211,7 +212,7 @@ def _run_end(*, run: WorkflowRun, status: str, by, reason: str) -> WorkflowRun:
     locked.ended_at = timezone.now()
     locked.save(update_fields=["status", "ended_at"])
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action=f"run.{'complete' if status == WorkflowRun.Status.COMPLETED else status}",
         resource=f"workflow:{locked.workflow.slug}",
         target_type="workflow_run",
@@ -225,12 +226,12 @@ def _run_end(*, run: WorkflowRun, status: str, by, reason: str) -> WorkflowRun:
 
 
 @transaction.atomic
-def run_complete(*, run: WorkflowRun, by=None, reason: str = "") -> WorkflowRun:
+def run_complete(*, run: WorkflowRun, by: By = None, reason: str = "") -> WorkflowRun:
     """Complete a run; every token bound to it stops working at once."""
     return _run_end(run=run, status=WorkflowRun.Status.COMPLETED, by=by, reason=reason)
 
 
 @transaction.atomic
-def run_cancel(*, run: WorkflowRun, by=None, reason: str = "") -> WorkflowRun:
+def run_cancel(*, run: WorkflowRun, by: By = None, reason: str = "") -> WorkflowRun:
     """Cancel a run; every token bound to it stops working at once."""
     return _run_end(run=run, status=WorkflowRun.Status.CANCELLED, by=by, reason=reason)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.context import recorded_by_service
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError
@@ -25,7 +27,6 @@ from ..models import (
 from ..permissions import team_group
 from .edits import edit as _edit
 from .edits import locked as _locked
-from .lifecycle import _actor
 
 TEAM_FIELDS = ("name", "description", "is_active")
 AGENT_FIELDS = ("display_name", "purpose", "owner_team")
@@ -51,7 +52,7 @@ POLICY_FIELDS = (
 
 @transaction.atomic
 def team_create(
-    *, slug: str, name: str, description: str = "", members: Iterable[Any] = (), by=None
+    *, slug: str, name: str, description: str = "", members: Iterable[Any] = (), by: By = None
 ) -> Team:
     """Create a team with its own auth group, which holds its members and its permissions."""
     team = Team(slug=slug, name=name, description=description)
@@ -59,9 +60,10 @@ def team_create(
     team.save()
     group = team_group(team)
     users = list(members)
-    group.user_set.add(*users)
+    with recorded_by_service():
+        group.user_set.add(*users)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="team.create",
         resource=f"team:{slug}",
         target_type="team",
@@ -76,7 +78,7 @@ def team_create(
 
 
 @transaction.atomic
-def team_update(*, team: Team, data: Mapping[str, Any], by=None) -> Team:
+def team_update(*, team: Team, data: Mapping[str, Any], by: By = None) -> Team:
     """Change a team's name, description or active flag."""
     locked = _locked(Team, team.pk)
     _edit(
@@ -94,7 +96,7 @@ def team_update(*, team: Team, data: Mapping[str, Any], by=None) -> Team:
 
 
 @transaction.atomic
-def team_members_set(*, team: Team, users: Iterable[Any], by=None) -> Team:
+def team_members_set(*, team: Team, users: Iterable[Any], by: By = None) -> Team:
     """Make ``users`` the team's members (its group's users), auditing who joined and left."""
     group = team_group(team)
     wanted = {u.pk: u for u in users}
@@ -103,10 +105,11 @@ def team_members_set(*, team: Team, users: Iterable[Any], by=None) -> Team:
     left = [u for pk, u in current.items() if pk not in wanted]
     if not joined and not left:
         return team
-    group.user_set.add(*joined)
-    group.user_set.remove(*left)
+    with recorded_by_service():
+        group.user_set.add(*joined)
+        group.user_set.remove(*left)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="team.members",
         resource=f"team:{team.slug}",
         target_type="team",
@@ -125,7 +128,7 @@ def team_members_set(*, team: Team, users: Iterable[Any], by=None) -> Team:
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: Mapping[str, Any], by=None) -> Agent:
+def agent_update(*, agent: Agent, data: Mapping[str, Any], by: By = None) -> Agent:
     """Change an agent's name, purpose or owning team; never its status (use the lifecycle)."""
     locked = _locked(Agent, agent.pk)
     if locked.status == Agent.Status.DECOMMISSIONED:
@@ -152,7 +155,7 @@ def agent_update(*, agent: Agent, data: Mapping[str, Any], by=None) -> Agent:
 
 @transaction.atomic
 def workflow_create(
-    *, slug: str, name: str, owner_team: Team, description: str = "", by=None
+    *, slug: str, name: str, owner_team: Team, description: str = "", by: By = None
 ) -> Workflow:
     """Register a business process that runs agents."""
     if not owner_team.is_active:
@@ -161,7 +164,7 @@ def workflow_create(
     workflow.full_clean()
     workflow.save()
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="workflow.create",
         resource=f"workflow:{slug}",
         target_type="workflow",
@@ -172,7 +175,7 @@ def workflow_create(
 
 
 @transaction.atomic
-def workflow_update(*, workflow: Workflow, data: Mapping[str, Any], by=None) -> Workflow:
+def workflow_update(*, workflow: Workflow, data: Mapping[str, Any], by: By = None) -> Workflow:
     """Change a workflow's name, owning team or description."""
     locked = _locked(Workflow, workflow.pk)
     return _edit(
@@ -190,7 +193,7 @@ def workflow_update(*, workflow: Workflow, data: Mapping[str, Any], by=None) -> 
 
 
 @transaction.atomic
-def policy_update(*, data: Mapping[str, Any], by=None) -> OrganisationPolicy:
+def policy_update(*, data: Mapping[str, Any], by: By = None) -> OrganisationPolicy:
     """Change the organisation policy (the single row)."""
     OrganisationPolicy.current()
     locked = _locked(OrganisationPolicy, 1)

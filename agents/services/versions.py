@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import InvalidTransition
@@ -24,7 +25,7 @@ from ..models import Agent, AgentVersion, Scope, ScopeGrant
 from ..notices.services import notify
 from ..permissions import security_reviewers
 from .grants import grant_end
-from .lifecycle import _actor, _user
+from .lifecycle import _user
 
 
 def scope_difference(agent: Agent, scopes: Iterable[Scope]) -> tuple[list[str], list[str]]:
@@ -44,7 +45,7 @@ def agent_version_add(
     label: str,
     config_digest: str,
     requested_scopes: Iterable[Scope] = (),
-    by=None,
+    by: By = None,
 ) -> AgentVersion:
     """Record a new version. The first one, or one asking for the access the agent holds,
     becomes current (unreviewed); any other opens a scope review and waits for it."""
@@ -64,7 +65,7 @@ def agent_version_add(
         Agent.objects.filter(pk=agent.pk).update(current_version=version, updated_at=timezone.now())
         agent.current_version = version
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="agent.version.add",
         resource=agent.principal,
         target_type="agent_version",
@@ -115,7 +116,7 @@ def _difference_text(added: list[str], removed: list[str]) -> str:
 
 
 @transaction.atomic
-def agent_version_review(*, version: AgentVersion, by=None) -> AgentVersion:
+def agent_version_review(*, version: AgentVersion, by: By = None) -> AgentVersion:
     """Mark a version's configuration as reviewed (one with a pending scope review is decided
     through that review, never marked here)."""
     locked = AgentVersion.objects.select_for_update().select_related("agent").get(pk=version.pk)
@@ -125,7 +126,7 @@ def agent_version_review(*, version: AgentVersion, by=None) -> AgentVersion:
         raise InvalidTransition(f"version {locked} asks for different access: decide its review")
     _mark_reviewed(locked, by)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="agent.version.review",
         resource=locked.agent.principal,
         target_type="agent_version",
@@ -158,7 +159,7 @@ def agent_version_settle(*, version: AgentVersion, approve: bool, by, comment: s
     )
     _mark_reviewed(locked, by)
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="agent.version.approve" if approve else "agent.version.deny",
         resource=agent.principal,
         target_type="agent_version",

@@ -15,7 +15,7 @@ from agents.models import Agent, OrganisationPolicy, Resource
 from agents.notices.models import Notice, NoticeKind
 from agents.notices.services import notify
 from agents.permissions import can_decide, can_manage_team
-from audit.principals import SYSTEM, user_principal
+from audit.principals import SYSTEM, By, actor_principal
 from audit.services import record
 
 from .. import crypto
@@ -37,15 +37,11 @@ class IssuedCredential:
         return self.credential.client_id
 
 
-def _actor(by: Any) -> str:
-    return by if isinstance(by, str) else user_principal(by)
-
-
 def _owner_team_id(*, agent: Agent | None, resource: Resource | None) -> int | None:
     return agent.owner_team_id if agent is not None else resource.owner_team_id  # type: ignore[union-attr]
 
 
-def _require(by: Any, *, agent: Agent | None, resource: Resource | None, hands_out: bool) -> None:
+def _require(by: By, *, agent: Agent | None, resource: Resource | None, hands_out: bool) -> None:
     """Who may do it, checked here so that the admin, API, portal and CLI cannot disagree.
 
     ``by`` a person: handing out a credential (issue, rotate: the successor and its secret)
@@ -67,9 +63,9 @@ def _require(by: Any, *, agent: Agent | None, resource: Resource | None, hands_o
         raise CredentialForbidden("you may not revoke this credential")
 
 
-def _audit(credential: Credential, *, action: str, by: Any, reason: str = "", **changes) -> None:
+def _audit(credential: Credential, *, action: str, by: By, reason: str = "", **changes) -> None:
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action=action,
         resource=credential.principal,
         target_type="credential",
@@ -88,7 +84,7 @@ def credential_issue(
     kind: str = Credential.Kind.CLIENT_SECRET,
     public_jwk: dict[str, Any] | None = None,
     label: str = "",
-    by: Any = None,
+    by: By = None,
     not_before: dt.datetime | None = None,
     expires_at: dt.datetime | None = None,
     predecessor: Credential | None = None,
@@ -112,7 +108,7 @@ def credential_issue(
         expires_at=expires_at,
         predecessor=predecessor,
         created_by=None if isinstance(by, str) or by is None else by,
-        created_by_principal=_actor(by),
+        created_by_principal=actor_principal(by),
         created_at=now,
     )
     secret = None
@@ -158,7 +154,7 @@ def credential_issue(
     return IssuedCredential(credential=credential, secret=secret)
 
 
-def _end(credential: Credential, *, status: str, by: Any, reason: str, action: str) -> None:
+def _end(credential: Credential, *, status: str, by: By, reason: str, action: str) -> None:
     before = credential.status
     credential.status = status
     credential.status_reason = reason
@@ -178,7 +174,7 @@ def _locked(credential: Credential) -> Credential:
 
 
 @transaction.atomic
-def credential_revoke(*, credential: Credential, by: Any = None, reason: str = "") -> Credential:
+def credential_revoke(*, credential: Credential, by: By = None, reason: str = "") -> Credential:
     """Revoke a credential now: it stops authenticating and its tokens stop working."""
     locked = _locked(credential)
     _require(by, agent=locked.agent, resource=locked.resource, hands_out=False)
@@ -254,7 +250,7 @@ def credential_revoke_all(
     *,
     agent: Agent | None = None,
     resource: Resource | None = None,
-    by: Any = None,
+    by: By = None,
     reason: str = "",
 ) -> int:
     """Revoke every live credential of one agent or resource server; returns how many."""
@@ -282,7 +278,7 @@ def credential_revoke_all(
 def credential_rotate(
     *,
     credential: Credential,
-    by: Any = None,
+    by: By = None,
     emergency: bool = False,
     public_jwk: dict[str, Any] | None = None,
     reason: str = "",

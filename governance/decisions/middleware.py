@@ -3,12 +3,13 @@
 ``/api/v1/decisions`` is called by resource servers that authenticate with their own
 credential (HTTP Basic or ``private_key_jwt``), never with a cookie, and the view is CSRF-exempt
 for that reason. Loading a session, a lazy user and the messages storage for it, and saving
-nothing back, cost ~45 µs of CPU per decision (in-process, A/B). These subclasses (used in
-``settings.MIDDLEWARE`` in place of Django's, so the admin's and ``check --deploy``'s checks
-still find them) pass such a request straight on: no ``request.session``, ``request.user`` or
-messages, so nothing on that path can be authenticated by a cookie even by mistake. Every
-other path runs Django's middleware unchanged. CSRF, security headers, clickjacking
-protection, the host check and the audit context still run on every path.
+nothing back, was a measurable share of a decision's CPU (``docs/decisions.md``). These
+subclasses (used in ``settings.MIDDLEWARE`` in place of Django's, so the admin's and
+``check --deploy``'s checks still find them) pass such a request straight on: no
+``request.session``, ``request.user`` or messages, so nothing on that path can be
+authenticated by a cookie even by mistake. Every other path runs Django's middleware
+unchanged. CSRF, security headers, clickjacking protection, the host check and the audit
+context still run on every path.
 """
 
 from __future__ import annotations

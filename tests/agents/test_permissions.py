@@ -101,10 +101,12 @@ def test_helpers_for_other_apps():
     assert not p.can_manage_team(member, None)  # ownerless rows are for platform admins
 
 
-def test_team_made_straight_through_the_orm_is_provisioned_on_first_use():
+def test_team_made_straight_through_the_orm_is_provisioned_by_the_service():
     team = Team.objects.create(slug="raw", name="Raw")
+    assert not team.members.exists()  # reading the members writes nothing
+    assert team.group_id is None
     alice = f.team_member()
-    team.members.add(alice)
+    services.team_members_set(team=team, users=[alice])
     team.refresh_from_db()
     assert team.group.name == "team:raw"
     assert alice.has_perm("agents.manage_team", team)
@@ -119,3 +121,5 @@ def test_members_set_audits_who_joined_and_left():
     assert list(team.members.all()) == [bob]
     entry = AuditEntry.objects.get(action="team.members")
     assert entry.changes == {"members": [["alice"], ["bob"]]}
+    # One change, one entry: the group's membership signal does not record it again.
+    assert not AuditEntry.objects.filter(action__startswith="group.members").exists()

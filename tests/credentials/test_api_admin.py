@@ -3,6 +3,8 @@ reviewer, admin. Another team's credentials are a 404."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -212,3 +214,26 @@ def test_admin_revoke_action(client, setup):
     )
     assert response.status_code == 302
     assert Credential.objects.get(pk=cred).status == "revoked"
+
+
+def test_admin_revoke_checks_every_row_before_revoking_any(client, setup):
+    """A selection with one credential the user may only see is refused as a whole: nothing
+    is revoked, not even the rows listed before it."""
+    from guardian.shortcuts import assign_perm
+
+    user = setup["users"]["own_team"]
+    seen_only = agent_with_secret(owner_team=f.TeamFactory())
+    assign_perm("agents.view_team", user, seen_only.agent.owner_team)
+    owned = setup["owned"].credential_id
+    # Listed after the one the user may revoke (the admin lists the newest first).
+    Credential.objects.filter(pk=seen_only.credential_id).update(
+        created_at=Credential.objects.get(pk=owned).created_at - dt.timedelta(minutes=1)
+    )
+    client.force_login(user)
+    response = client.post(
+        "/admin/credentials/credential/",
+        {"action": "revoke_selected", "_selected_action": [owned, seen_only.credential_id]},
+    )
+    assert response.status_code == 403
+    assert Credential.objects.get(pk=owned).status == "active"
+    assert Credential.objects.get(pk=seen_only.credential_id).status == "active"

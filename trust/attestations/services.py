@@ -24,7 +24,7 @@ from agents.events import trust_signals_changed
 from agents.models import Agent
 from agents.notices.services import notify
 from agents.permissions import is_platform_admin
-from audit.principals import user_principal
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from . import verify
@@ -42,11 +42,7 @@ class AttestorForbidden(AttestorError):
     """Only platform admins manage attestors."""
 
 
-def _actor(by: Any) -> str:
-    return by if isinstance(by, str) else user_principal(by)
-
-
-def _require_admin(by: Any) -> None:
+def _require_admin(by: By) -> None:
     # "system" is the CLI without --by and the demo data; a person must be a platform admin.
     if isinstance(by, str):
         if by != "system":
@@ -95,7 +91,7 @@ def attestor_register(
     public_jwk: Any,
     claim_types: list[str],
     cap: int,
-    by: Any,
+    by: By,
     kid: str = "",
 ) -> Attestor:
     """Register an attestor with its public key (Ed25519 or P-256), claim types and cap."""
@@ -120,7 +116,7 @@ def attestor_register(
         raise ValidationError({"public_jwk": "another attestor already has this key"})
     attestor.save()
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="attestor.register",
         resource=attestor.principal,
         target_type="attestor",
@@ -139,7 +135,7 @@ def attestor_register(
 def attestor_change(
     *,
     attestor: Attestor,
-    by: Any,
+    by: By,
     reason: str,
     display_name: str | None = None,
     claim_types: list[str] | None = None,
@@ -165,7 +161,7 @@ def attestor_change(
         setattr(locked, key, value)
     locked.save(update_fields=[*new, "updated_at"])
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="attestor.change",
         resource=locked.principal,
         target_type="attestor",
@@ -179,7 +175,7 @@ def attestor_change(
 
 
 @transaction.atomic
-def attestor_revoke(*, attestor: Attestor, by: Any, reason: str) -> Attestor:
+def attestor_revoke(*, attestor: Attestor, by: By, reason: str) -> Attestor:
     """Revoke an attestor: its statements stay stored but count for nothing from now on."""
     _require_admin(by)
     if not (reason or "").strip():
@@ -195,7 +191,7 @@ def attestor_revoke(*, attestor: Attestor, by: Any, reason: str) -> Attestor:
     )
     locked.save(update_fields=["status", "status_reason", "revoked_at", "updated_at"])
     record(
-        actor=_actor(by),
+        actor=actor_principal(by),
         action="attestor.revoke",
         resource=locked.principal,
         target_type="attestor",
