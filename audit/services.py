@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from . import chain, context
 from .models import AuditCheckpoint, AuditEntry
+from .redaction import redact
 from .sqlite_turns import atomic_in_turn, writer_turn
 from .verifier import CANONICAL_VERSION, jws_header
 from .verifier import FIELDS as ENTRY_FIELDS
@@ -30,8 +31,6 @@ Signer = Callable[[dict[str, Any]], str]
 # A piece of SQL from the caller's own code (never from input) and its parameters.
 Statement = tuple[str, list]
 
-REDACTED = "[redacted]"
-
 
 class AuditWriteError(Exception):
     """The entry could not be written; the action it records must not happen (fail closed)."""
@@ -39,40 +38,6 @@ class AuditWriteError(Exception):
 
 class AuditGuardFailed(Exception):
     """``record_row(only_if=…)``: the condition was false at the INSERT, so nothing was written."""
-
-
-# A key naming one of these anywhere holds a secret; "token" and "assertion" only as the last
-# word (``subject_token``, ``client_assertion``), so ``access_token_lifetime_seconds`` or
-# ``assertion_jtis`` stay readable. Ids (``credential_id``) are never secrets.
-_SECRET_ANYWHERE = ("secret", "password", "private", "pepper")
-_SECRET_LAST_WORD = ("token", "assertion")
-
-
-@functools.lru_cache(maxsize=1024)
-def _is_secret(key: str) -> bool:
-    # Cached: entries reuse a handful of key names, and this is on every write.
-    key = key.lower()
-    if key.endswith("_id"):
-        return False
-    return any(marker in key for marker in _SECRET_ANYWHERE) or key.endswith(_SECRET_LAST_WORD)
-
-
-def redact(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with anything that looks like a secret replaced."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if _is_secret(key):
-            out[key] = REDACTED
-        elif isinstance(value, dict) or (
-            not isinstance(value, _PLAIN) and isinstance(value, Mapping)  # the ABC check is slow
-        ):
-            out[key] = redact(value)
-        else:
-            out[key] = value
-    return out
-
-
-_PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping
 
 
 class EntryFields(TypedDict, total=False):

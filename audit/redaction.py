@@ -1,0 +1,43 @@
+"""What an audit entry never holds: values whose key names a secret are replaced on the way in."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "[redacted]"
+
+
+# A key naming one of these anywhere holds a secret; "token" and "assertion" only as the last
+# word (``subject_token``, ``client_assertion``), so ``access_token_lifetime_seconds`` or
+# ``assertion_jtis`` stay readable. Ids (``credential_id``) are never secrets.
+_SECRET_ANYWHERE = ("secret", "password", "private", "pepper")
+_SECRET_LAST_WORD = ("token", "assertion")
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret(key: str) -> bool:
+    # Cached: entries reuse a handful of key names, and this is on every write.
+    key = key.lower()
+    if key.endswith("_id"):
+        return False
+    return any(marker in key for marker in _SECRET_ANYWHERE) or key.endswith(_SECRET_LAST_WORD)
+
+
+def redact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``values`` with anything that looks like a secret replaced."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if _is_secret(key):
+            out[key] = REDACTED
+        elif isinstance(value, dict) or (
+            not isinstance(value, _PLAIN) and isinstance(value, Mapping)  # the ABC check is slow
+        ):
+            out[key] = redact(value)
+        else:
+            out[key] = value
+    return out
+
+
+_PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping
