@@ -43,3 +43,48 @@ def org():
         "write": f.ScopeFactory(name="ledger:write", sensitivity="low"),
         "pay": f.ScopeFactory(name="payments:initiate", sensitivity="critical"),
     }
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless chromium; ``browser.new_context()`` gives each person their own cookies."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import CHROMIUM, CHROMIUM_ARGS
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test body
+    # are still plain synchronous calls, made before and after the browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+    _end_stray_sessions()
+
+
+@pytest.fixture
+def browser_page(browser):
+    from .browser import DESKTOP
+
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(15_000)
+    return page
+
+
+def _end_stray_sessions() -> None:
+    """End database sessions the live server's request threads left open (PostgreSQL).
+
+    Their threads are gone but the sessions stay idle and would stop pytest from dropping the
+    test database at the end of the run. Nothing else uses this worker's test database now.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -14,51 +14,6 @@ from tests import factories as f
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test body
-    # are still plain synchronous calls, made before and after the browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-    _end_stray_sessions()
-
-
-def _end_stray_sessions() -> None:
-    """End database sessions the live server's request threads left open (PostgreSQL).
-
-    Their threads are gone but the sessions stay idle and would stop pytest from dropping the
-    test database at the end of the run. Nothing else uses this worker's test database now.
-    """
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
 
 def test_sign_in_list_and_suspend(live_server, browser_page):
     team = f.TeamFactory(slug="finance-ops", name="Finance operations")
