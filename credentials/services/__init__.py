@@ -9,13 +9,12 @@ from .credentials import (
     credential_revoke_all,
     credential_rotate,
     credential_suspend,
-    credentials_expire_due,
-    credentials_flag_due,
 )
 from .exchange import TOKEN_TYPE_ACCESS, token_exchange
 from .introspection import token_introspect
 from .keys import signing_key_bootstrap, signing_keys_rewrap, signing_keys_rotate
 from .revocation import token_revoke, tokens_cleanup
+from .sweeps import credentials_expire_due, credentials_flag_due
 
 __all__ = [
     "TOKEN_TYPE_ACCESS",
