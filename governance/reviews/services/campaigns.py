@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agents.models import Agent, OrganisationPolicy, Sensitivity, Team
 from agents.permissions import is_platform_admin, is_reviewer
-from audit.principals import SYSTEM, user_principal
+from audit.principals import SYSTEM, By, actor_principal
 from audit.services import record
 
 from ..build import Rules, build_items, covered_agents
@@ -29,10 +29,6 @@ MICRO_TRIGGERS = {
     "critical_grant": "a critical scope was granted",
     "dormant": "it has been dormant past policy",
 }
-
-
-def actor(by: Any) -> str:
-    return by if isinstance(by, str) else user_principal(by)
 
 
 def _rules(now: dt.datetime, policy: ReviewPolicy) -> Rules:
@@ -68,7 +64,7 @@ def _check(
 @transaction.atomic
 def review_campaign_open(
     *,
-    by: Any,
+    by: By,
     coverage: str = Campaign.Coverage.ALL,
     name: str = "",
     team: Team | None = None,
@@ -107,12 +103,12 @@ def review_campaign_open(
         team=team if coverage == Campaign.Coverage.TEAM else None,
         min_sensitivity=min_sensitivity if coverage == Campaign.Coverage.SENSITIVITY else "",
         due_at=due_at,
-        created_by=actor(by),
+        created_by=actor_principal(by),
     )
     campaign.reviewers.set(reviewers)
     items, lines = build_items(campaign, covered_agents(campaign), _rules(now, policy))
     record(
-        actor=actor(by),
+        actor=actor_principal(by),
         action="review.campaign.open",
         resource=f"review:{campaign.pk}",
         target_type="review_campaign",
@@ -134,7 +130,7 @@ def review_campaign_open(
 
 
 @transaction.atomic
-def review_campaign_close(*, campaign: Campaign, by: Any, force: bool = False) -> Campaign:
+def review_campaign_close(*, campaign: Campaign, by: By, force: bool = False) -> Campaign:
     """Close a campaign whose items are all decided (``force``: close it anyway, by hand)."""
     if not isinstance(by, str) and not can_open_campaign(by):
         raise ReviewForbidden("only security reviewers and platform admins close campaigns")
@@ -147,7 +143,7 @@ def review_campaign_close(*, campaign: Campaign, by: Any, force: bool = False) -
     locked.state, locked.closed_at = Campaign.State.CLOSED, timezone.now()
     locked.save(update_fields=["state", "closed_at"])
     record(
-        actor=actor(by),
+        actor=actor_principal(by),
         action="review.campaign.close",
         resource=f"review:{locked.pk}",
         target_type="review_campaign",
@@ -187,7 +183,7 @@ def reviews_schedule_due(*, now: dt.datetime | None = None) -> Campaign | None:
 
 @transaction.atomic
 def review_micro_open(
-    *, agent: Agent, trigger: str, by: Any = SYSTEM, now: dt.datetime | None = None
+    *, agent: Agent, trigger: str, by: By = SYSTEM, now: dt.datetime | None = None
 ) -> ReviewItem | None:
     """A review of one agent, opened by an event; at most one pending per agent and trigger.
 
@@ -213,14 +209,14 @@ def review_micro_open(
         coverage=Campaign.Coverage.AGENT,
         trigger=trigger,
         due_at=now + dt.timedelta(days=policy.due_days),
-        created_by=actor(by),
+        created_by=actor_principal(by),
     )
     items, lines = build_items(campaign, covered_agents(campaign, [agent.pk]), _rules(now, policy))
     if not items:
         campaign.delete()  # created in this transaction: nothing of it was ever seen
         return None
     record(
-        actor=actor(by),
+        actor=actor_principal(by),
         action="review.campaign.open",
         resource=agent.principal,
         target_type="review_campaign",

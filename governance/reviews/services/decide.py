@@ -20,6 +20,7 @@ from django.utils import timezone
 from agents import services as registry
 from agents.errors import RegistryError
 from agents.models import ScopeGrant
+from audit.principals import By, actor_principal
 from audit.services import record
 from credentials import services as creds
 from credentials.errors import CredentialError
@@ -28,7 +29,7 @@ from credentials.models import Credential
 from ..errors import ReviewError, ReviewForbidden, ReviewInvalid
 from ..models import Decision, ReviewItem, ReviewLine
 from ..permissions import can_answer, decide_refusal
-from .campaigns import actor, close_if_done
+from .campaigns import close_if_done
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def check_line(line: ReviewLine, choice: LineDecision) -> LineDecision:
 def review_item_decide(
     *,
     item: ReviewItem,
-    by: Any,
+    by: By,
     decisions: Mapping[int, LineDecision] | None = None,
     accept_recommendations: bool = False,
 ) -> ReviewItem:
@@ -128,7 +129,7 @@ def review_item_decide(
     )
     if changed:
         record(
-            actor=actor(by),
+            actor=actor_principal(by),
             action="review.item.decide",
             resource=locked.agent.principal,
             target_type="review_item",
@@ -139,7 +140,7 @@ def review_item_decide(
 
 
 @transaction.atomic
-def review_item_answer(*, item: ReviewItem, by: Any, justification: str) -> ReviewItem:
+def review_item_answer(*, item: ReviewItem, by: By, justification: str) -> ReviewItem:
     """The owning team's answer: why the agent needs what it holds. Reviewers read it."""
     locked = _locked_item(item)
     if not isinstance(by, str) and not can_answer(by, locked):
@@ -152,7 +153,7 @@ def review_item_answer(*, item: ReviewItem, by: Any, justification: str) -> Revi
     locked.answered_at = timezone.now()
     locked.save(update_fields=["owner_answer", "answered_by", "answered_at"])
     record(
-        actor=actor(by),
+        actor=actor_principal(by),
         action="review.item.answer",
         resource=locked.agent.principal,
         target_type="review_item",
@@ -233,7 +234,7 @@ APPLY = {
 }
 
 
-def lift_quarantine(item: ReviewItem, *, by: Any, reason: str) -> int:
+def lift_quarantine(item: ReviewItem, *, by: By, reason: str) -> int:
     """Restore the credentials the item's quarantine suspended (those still suspended)."""
     restored = 0
     for cred in Credential.objects.filter(
@@ -248,7 +249,7 @@ def lift_quarantine(item: ReviewItem, *, by: Any, reason: str) -> int:
 def apply_item(
     item: ReviewItem,
     *,
-    by: Any,
+    by: By,
     how: str,
     state: str,
     choose=lambda line: line.decision,
@@ -291,7 +292,7 @@ def apply_item(
 
 
 @transaction.atomic
-def review_item_sign_off(*, item: ReviewItem, by: Any) -> ReviewItem:
+def review_item_sign_off(*, item: ReviewItem, by: By) -> ReviewItem:
     """Apply every decided line of the item at once and certify the agent."""
     from .outcome import tell_trust
 
@@ -321,7 +322,7 @@ def review_item_sign_off(*, item: ReviewItem, by: Any) -> ReviewItem:
         locked, by=by, how="signed off", state=ReviewItem.State.SIGNED_OFF, now=now
     )
     record(
-        actor=actor(by),
+        actor=actor_principal(by),
         action="review.item.sign_off",
         resource=locked.agent.principal,
         target_type="review_item",

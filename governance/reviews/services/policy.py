@@ -9,11 +9,11 @@ from django.db import transaction
 
 from agents.permissions import is_platform_admin
 from audit.changes import diff, snapshot
+from audit.principals import By, actor_principal
 from audit.services import record
 
 from ..errors import ReviewForbidden
 from ..models import ReviewPolicy
-from .campaigns import actor
 
 POLICY_FIELDS = (
     "every_days", "schedule_enabled", "due_days", "unused_days", "dormant_days", "ladder",
@@ -23,7 +23,7 @@ POLICY_FIELDS = (
 
 
 @transaction.atomic
-def review_policy_update(*, data: Mapping[str, Any], by: Any) -> ReviewPolicy:
+def review_policy_update(*, data: Mapping[str, Any], by: By) -> ReviewPolicy:
     """Change the review policy (platform admins); raises ValidationError on bad values."""
     if not isinstance(by, str) and not is_platform_admin(by):
         raise ReviewForbidden("only platform admins change the review policy")
@@ -40,7 +40,7 @@ def review_policy_update(*, data: Mapping[str, Any], by: Any) -> ReviewPolicy:
     if changes:
         policy.save()
         record(
-            actor=actor(by),
+            actor=actor_principal(by),
             action="review.policy.update",
             resource="review:policy",
             target_type="review_policy",
