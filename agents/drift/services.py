@@ -13,7 +13,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from audit.principals import agent_principal, user_principal
+from audit.principals import By, actor_principal, agent_principal
 from audit.services import record
 
 from ..errors import InvalidTransition, RegistryError, ReviewForbidden
@@ -79,7 +79,7 @@ def may_review_configuration(user, agent: Agent) -> bool:
 
 
 def configuration_review(
-    *, observed: ObservedConfiguration, by, reason: str
+    *, observed: ObservedConfiguration, by: By, reason: str
 ) -> ObservedConfiguration:
     """A person reviewed this configuration: it no longer holds the agent at PENDING."""
     reason = (reason or "").strip()
@@ -107,7 +107,7 @@ def configuration_review(
         locked.review_reason = reason
         locked.save(update_fields=["reviewed_at", "reviewed_by", "review_reason"])
         record(
-            actor=by if isinstance(by, str) else user_principal(by),
+            actor=actor_principal(by),
             action="agent.config_review",
             reason=reason,
             resource=agent_principal(locked.agent.slug),

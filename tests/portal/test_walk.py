@@ -175,10 +175,13 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     )
     assert held == {"ledger:read"}
 
-    # The reviewer reads the agent's page: its trust level and score.
+    # The reviewer reads the agent's Trust card: score and level (the breakdown in words
+    # joins it when the trust engine's factors land).
     reviewer.goto(f"{base}/portal/agents/walk-bot/")
     assert_accessible(reviewer)
-    assert "55" in reviewer.inner_text("main")
+    trust = reviewer.locator("section[aria-labelledby=h-trust]")
+    assert trust.locator(".trust-score").inner_text() == "55"
+    assert trust.locator(".badge.trust-pending").count() == 1
 
     # The owner suspends the agent; its next token request fails.
     owner.goto(f"{base}/portal/agents/walk-bot/suspend/")
