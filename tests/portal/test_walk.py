@@ -7,20 +7,23 @@ approval request that answer opened, in the portal, and the next decision is all
 owner suspends the agent and its next token request fails. Every page on the way passes an
 axe-core scan with no serious or critical violation, on both people's screens.
 
-The reviewer also runs an access review: revokes the critical scope the agent never used and
-signs off. Grant requests for sensitive scopes are being built by another part of issue 12; the
-walk asks for the critical scope the way the portal offers it today.
+The critical scope is a grant request, which the reviewer approves in the portal. The reviewer
+also runs an access review: revokes the critical scope the agent never used and signs off.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
+from django.utils import timezone
 
 from agents.models import Agent, ScopeGrant, TrustLevel
 from audit.models import AuditEntry
 from credentials.services import credential_issue
 from governance.approvals.models import ApprovalRequest
+from governance.grants.models import GrantRequest
 from governance.reviews.models import ReviewItem
 from tests import factories as f
 from trust.services import trust_level_set
@@ -48,6 +51,12 @@ def _decide(base: str, resource_auth: tuple[str, str], token: str) -> dict:
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def _held(agent: Agent) -> set[str]:
+    return set(
+        ScopeGrant.objects.active().filter(agent=agent).values_list("scope__name", flat=True)
+    )
 
 
 def test_owner_and_reviewer_walk_the_portal(live_server, browser):
@@ -84,16 +93,31 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     agent = Agent.objects.get(slug="walk-bot")
     assert agent.created_by == alice
 
-    # It asks for a low and a critical scope.
+    # It asks for a low scope (granted at once) and a critical one (a grant request).
     for scope in (read, pay):
         owner.goto(f"{base}/portal/agents/walk-bot/grants/new/")
         assert_accessible(owner)
         owner.select_option("#id_scope", str(scope.pk))
         owner.fill("#id_justification", f"The nightly run needs {scope.name}.")
+        if scope.sensitivity == "critical":  # policy: critical grants end within 90 days
+            until = timezone.now() + dt.timedelta(days=30)
+            owner.fill("#id_expires_at", until.strftime("%Y-%m-%dT%H:%M"))
         submit(owner, "main button[type=submit]", f"{base}/portal/agents/walk-bot/")
-    assert set(
-        ScopeGrant.objects.active().filter(agent=agent).values_list("scope__name", flat=True)
-    ) == {"ledger:read", "payments:initiate"}
+    assert _held(agent) == {"ledger:read"}
+    asked = GrantRequest.objects.get(agent=agent, scope=pay)
+
+    # The reviewer, in a browser context of her own, approves the critical scope.
+    sign_in(reviewer, base, "rita")
+    reviewer.goto(f"{base}/portal/grant-requests/")
+    assert_accessible(reviewer)
+    reviewer.click(f"a[href='/portal/grant-requests/{asked.pk}/']")
+    reviewer.wait_for_url(f"{base}/portal/grant-requests/{asked.pk}/")
+    assert_accessible(reviewer)
+    reviewer.fill("main textarea[name=comment]", "Payments need it for the nightly close.")
+    reviewer.click("button[value=approve]")
+    reviewer.wait_for_selector(".messages li.success")
+    assert_accessible(reviewer)
+    assert _held(agent) == {"ledger:read", "payments:initiate"}
 
     # It connects the agent to the ledger; above PENDING a person approves each action.
     owner.goto(f"{base}/portal/agents/walk-bot/connections/new/")
@@ -131,8 +155,7 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     assert first["decision"] == "approval_required", first
     approval = ApprovalRequest.objects.get(pk=first["approval"]["id"])
 
-    # The reviewer, in a browser context of her own, approves it.
-    sign_in(reviewer, base, "rita")
+    # The reviewer approves it in the portal.
     reviewer.goto(f"{base}/portal/approvals/")
     assert_accessible(reviewer)
     reviewer.click(f"a[href='/portal/approvals/{approval.pk}/']")
@@ -170,10 +193,7 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     reviewer.click("button[value=sign_off]")
     reviewer.wait_for_selector(".messages li.success")
     assert_accessible(reviewer)
-    held = set(
-        ScopeGrant.objects.active().filter(agent=agent).values_list("scope__name", flat=True)
-    )
-    assert held == {"ledger:read"}
+    assert _held(agent) == {"ledger:read"}
 
     # The reviewer reads the agent's Trust card: score and level (the breakdown in words
     # joins it when the trust engine's factors land).
