@@ -26,6 +26,7 @@ from governance.approvals.models import ApprovalRequest
 from governance.grants.models import GrantRequest
 from governance.reviews.models import ReviewItem
 from tests import factories as f
+from trust.recompute import recompute_agents
 from trust.services import trust_level_set
 
 from .browser import DESKTOP, PHONE, assert_accessible, sign_in, submit
@@ -150,6 +151,7 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     # The trust engine would put a young agent at PENDING; below the connection's TRUSTED
     # floor the decision point asks a person.
     trust_level_set(agent=agent, score=55, level=TrustLevel.PENDING, reason="walk", by=rita)
+    recompute_agents([agent.pk])  # what the beat (or the change's own task) does
     resource_auth = (ledger_server.client_id, ledger_server.secret or "")
     first = _decide(base, resource_auth, token)
     assert first["decision"] == "approval_required", first
@@ -195,13 +197,14 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     assert_accessible(reviewer)
     assert _held(agent) == {"ledger:read"}
 
-    # The reviewer reads the agent's Trust card: score and level (the breakdown in words
-    # joins it when the trust engine's factors land).
+    # The reviewer reads the agent's Trust card: the pin she set, and why the score is what
+    # it is, in words.
     reviewer.goto(f"{base}/portal/agents/walk-bot/")
     assert_accessible(reviewer)
     trust = reviewer.locator("section[aria-labelledby=h-trust]")
-    assert trust.locator(".trust-score").inner_text() == "55"
-    assert trust.locator(".badge.trust-pending").count() == 1
+    assert trust.locator(".pin .badge.trust-pending").count() == 1
+    assert trust.locator("#h-trust-breakdown").count() == 1
+    assert trust.locator("ul.factors li").count() > 0
 
     # The owner suspends the agent; its next token request fails.
     owner.goto(f"{base}/portal/agents/walk-bot/suspend/")
