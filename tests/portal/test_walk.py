@@ -142,16 +142,17 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     assert secret not in owner.content()
     assert owner.locator("#secret").count() == 0
 
+    # A registered agent is UNTRUSTED (quarantined: no token); the reviewer pins it at
+    # PENDING, below the connection's TRUSTED floor, so the decision point will ask a person.
+    trust_level_set(agent=agent, score=55, level=TrustLevel.PENDING, reason="walk", by=rita)
+    recompute_agents([agent.pk])  # what the beat (or the change's own task) does
+
     # The agent gets a token with it, over HTTP.
     issued = _token(base, "walk-bot", secret)
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
     assert set(issued.json()["scope"].split()) == {"ledger:read", "payments:initiate"}
 
-    # The trust engine would put a young agent at PENDING; below the connection's TRUSTED
-    # floor the decision point asks a person.
-    trust_level_set(agent=agent, score=55, level=TrustLevel.PENDING, reason="walk", by=rita)
-    recompute_agents([agent.pk])  # what the beat (or the change's own task) does
     resource_auth = (ledger_server.client_id, ledger_server.secret or "")
     first = _decide(base, resource_auth, token)
     assert first["decision"] == "approval_required", first
