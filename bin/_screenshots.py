@@ -25,6 +25,8 @@ PAGES = [
     ("credential-issue", "alice", "/portal/agents/invoice-reconciler/credentials/new/"),
     ("notices", "alice", "/portal/notices/"),
     ("approvals", "reviewer", "/portal/approvals/"),
+    ("grant-requests", "reviewer", "/portal/grant-requests/"),
+    ("reviews", "reviewer", "/portal/reviews/"),
     ("audit", "reviewer", "/portal/audit/"),
 ]
 
