@@ -300,8 +300,17 @@ class Connection(models.Model):
         DAY = "day", "Day"
         MONTH = "month", "Month"
 
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PENDING = "pending", "Awaiting the resource owner's consent"
+        DECLINED = "declined", "Declined by the resource owner"
+
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="connections")
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="connections")
+    # A connection to another team's resource is usable only once that team consents
+    # (``agents.services.connections``); the decision point and the token endpoint read
+    # active connections only.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     allowed_actions = models.JSONField(default=list)
     rate_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per window")
     rate_window_seconds = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])

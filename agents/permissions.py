@@ -137,6 +137,17 @@ def restrict(queryset: QuerySet, user, *, team_field: str, write: bool = False) 
     )
 
 
+def connections_visible_to(user) -> QuerySet:
+    """Connections of the user's agents, and every connection to a resource their team owns
+    (resource owners see who is connected to them, whatever the agent's team)."""
+    from .models import Connection
+
+    qs = Connection.objects.all()
+    ours = restrict(qs, user, team_field="agent__owner_team")
+    theirs = restrict(qs, user, team_field="resource__owner_team")
+    return qs.filter(Q(pk__in=ours.values("pk")) | Q(pk__in=theirs.values("pk")))
+
+
 def teams_visible_to(user) -> QuerySet:
     from .models import Team
 

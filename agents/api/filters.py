@@ -63,10 +63,14 @@ class ResourceFilter(df.FilterSet):
 class ConnectionFilter(df.FilterSet):
     agent = df.CharFilter(field_name="agent__slug")
     resource = df.CharFilter(field_name="resource__slug")
+    resource_owner = df.CharFilter(
+        field_name="resource__owner_team__slug",
+        help_text="Connections to the resources this team owns (its owners see every one).",
+    )
 
     class Meta:
         model = Connection
-        fields = ["agent", "resource", "trust_floor"]
+        fields = ["agent", "resource", "resource_owner", "status", "trust_floor"]
 
 
 class WorkflowFilter(df.FilterSet):

@@ -264,9 +264,10 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "trust_floor",
             "log_only_rules",
             "expires_at",
+            "status",
             "created_at",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["status", "created_at"]
         validators = []  # the (agent, resource) pair is checked by connection_create
 
     def get_fields(self):
@@ -357,3 +358,8 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class ConsentSerializer(serializers.Serializer):
+    accept = serializers.BooleanField()
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

@@ -8,7 +8,12 @@ create/edit services of teams, agents, workflows and policy; ``catalogue`` scope
 
 from .api_tokens import api_token_authenticate, api_token_create, api_token_revoke
 from .catalogue import resource_create, resource_update, scope_create, scope_update
-from .connections import connection_create, connection_delete, connection_update
+from .connections import (
+    connection_consent,
+    connection_create,
+    connection_delete,
+    connection_update,
+)
 from .grants import grants_expire_due, scope_grant, scope_revoke
 from .lifecycle import (
     agent_decommission,
@@ -42,6 +47,7 @@ __all__ = [
     "api_token_authenticate",
     "api_token_create",
     "api_token_revoke",
+    "connection_consent",
     "connection_create",
     "connection_delete",
     "connection_update",

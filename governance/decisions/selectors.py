@@ -115,6 +115,7 @@ def _sql_and_select(vendor: str) -> tuple[str, Select]:
         f"SELECT {select.sql()} FROM (SELECT 1 AS one) AS base "  # noqa: S608
         f"LEFT JOIN {table(Connection)} c ON {column(Connection, 'agent', 'c')} = %s "
         f"AND {column(Connection, 'resource', 'c')} = %s "
+        f"AND {column(Connection, 'status', 'c')} = %s "
         f"LEFT JOIN {table(OrganisationPolicy)} p ON {column(OrganisationPolicy, 'id', 'p')} = %s"
     )
     return sql, select
@@ -139,6 +140,7 @@ def decision_context(
                 *(agent, resource_id, action, active, stamp),  # granted_until
                 agent,
                 resource_id,
+                Connection.Status.ACTIVE.value,  # pending consent: as if not connected
                 _POLICY_ID,
             ],
         )

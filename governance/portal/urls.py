@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import access, agents, credentials, lifecycle, notices
+from .views import access, agents, credentials, lifecycle, notices, resources
 
 app_name = "portal"
 
@@ -18,6 +18,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("resources/", resources.resource_list, name="resource-list"),
+    path("resources/<slug:resource>/", resources.resource_detail, name="resource-detail"),
     path("", agents.dashboard, name="dashboard"),
     path("agents/", agents.agent_list, name="agent-list"),
     path("notices/", notices.inbox, name="notices"),

@@ -58,6 +58,7 @@ connections = st.none() | st.fixed_dictionaries(
         "trust_floor": st.sampled_from(TrustLevel.values),
         "log_only_rules": LOG_ONLY,
         "expires_at": OFFSETS,
+        "status": st.sampled_from(Connection.Status.values),
     }
 )
 policies = st.none() | st.fixed_dictionaries(
@@ -80,7 +81,7 @@ def _orm_decision_context(*, agent, resource, action: str, now) -> DecisionConte
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     expiries = list(active.values_list("expires_at", flat=True))
     until = None if not expiries or None in expiries else max(expiries)
-    conn = Connection.objects.filter(agent=agent, resource=resource).first()
+    conn = Connection.objects.filter(agent=agent, resource=resource, status="active").first()
     org = OrganisationPolicy.current()
     return DecisionContext(
         scope_known=Scope.objects.filter(resource=resource, action=action).exists(),
