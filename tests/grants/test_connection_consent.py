@@ -13,7 +13,7 @@ from audit.models import AuditEntry
 from credentials import services as cred
 from credentials.client_auth import ClientPrincipal
 from credentials.errors import OAuthError
-from credentials.services.tokens import token_issue
+from credentials.services import token_issue
 from tests import factories as f
 from trust.services import trust_level_set
 
