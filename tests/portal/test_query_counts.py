@@ -52,6 +52,7 @@ def world(settings):
             "pk": answer.approval.pk,
             "action": "suspend",
             "notice_id": 0,
+            "resource": w.resource.slug,
         },
     }
 
