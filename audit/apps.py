@@ -8,6 +8,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
-        from . import auth_changes, checks  # noqa: F401  (checks register themselves)
+        from . import auth_changes, auth_logins, checks  # noqa: F401  (checks register themselves)
 
         auth_changes.connect()
+        auth_logins.connect()

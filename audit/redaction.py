@@ -26,18 +26,27 @@ def _is_secret(key: str) -> bool:
 
 
 def redact(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with anything that looks like a secret replaced."""
+    """A copy of ``values`` with anything that looks like a secret replaced, however deep: in
+    nested mappings and in the mappings inside lists and tuples."""
     out: dict[str, Any] = {}
     for key, value in values.items():
         if _is_secret(key):
             out[key] = REDACTED
-        elif isinstance(value, dict) or (
-            not isinstance(value, _PLAIN) and isinstance(value, Mapping)  # the ABC check is slow
-        ):
-            out[key] = redact(value)
-        else:
+        elif isinstance(value, (str, int, float, type(None))):
             out[key] = value
+        else:
+            out[key] = _redact_value(value)
     return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, dict) or (
+        not isinstance(value, _PLAIN) and isinstance(value, Mapping)  # the ABC check is slow
+    ):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(item) for item in value]
+    return value
 
 
 _PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping

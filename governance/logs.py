@@ -98,6 +98,9 @@ def config(*, fmt: str, level: str) -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            # django-axes narrates every sign-in at INFO; failures and lock-outs are audited,
+            # and its lock-out warnings still come through.
+            "axes": {"level": "WARNING"},
             # gunicorn's loggers keep their own handlers unless told otherwise: route them here.
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
             "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},

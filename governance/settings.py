@@ -1,12 +1,17 @@
 """Settings, read from the environment through django-environ.
 
-Defaults are the embedded ones (SQLite, a filesystem Celery broker, a local-memory cache) so a
-fresh clone runs with no configuration. With ``DEBUG=false`` the settings refuse to start
-without a real ``SECRET_KEY`` and ``SIGNING_KEY_ENCRYPTION_KEYS`` and turn on every
-``check --deploy`` protection.
+Production is the default: ``DEBUG`` is off, every ``check --deploy`` protection is on, and the
+settings refuse to start without a real ``SECRET_KEY``, ``CREDENTIAL_SECRET_PEPPER`` and
+``SIGNING_KEY_ENCRYPTION_KEYS``. ``GOVERNANCE_EMBEDDED=true`` (set by ``bin/up`` and the test
+suite) is the one-machine mode over plain HTTP on loopback: a ``SECRET_KEY`` generated once and
+kept under ``var/``, development keys for the pepper and the signing-key wrap, no HTTPS
+redirect. Production safety does not hang on remembering to switch something off.
 """
 
 import ipaddress
+import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -21,12 +26,29 @@ env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("GOVERNANCE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live here
 
-DEBUG = env.bool("DEBUG", default=True)
+# The one-machine mode of bin/up and the tests (see the module docstring). Off unless asked for.
+EMBEDDED = env.bool("GOVERNANCE_EMBEDDED", default=False)
+DEBUG = env.bool("DEBUG", default=False)
 
-_INSECURE_DEV_KEY = "dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
-SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_DEV_KEY)
-if not DEBUG and (SECRET_KEY == _INSECURE_DEV_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured("SECRET_KEY must be set to a strong value when DEBUG is false")
+
+def _embedded_secret_key() -> str:
+    """The embedded mode's SECRET_KEY: generated on first start, kept in var/ (mode 0600)."""
+    path = VAR_DIR / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:  # the first process to start writes it; the others read it
+        f.write(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_embedded_secret_key() if EMBEDDED else "")
+if len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a strong value (at least 50 characters), "
+        "or GOVERNANCE_EMBEDDED=true for the one-machine mode"
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -48,6 +70,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
+    "csp",
     "audit",
     "agents",
     "credentials",
@@ -60,6 +83,9 @@ INSTALLED_APPS = [
     "governance.reviews",
     "governance.grants",
     "governance.portal",
+    # After audit: audit's receiver of a failed sign-in runs before axes' own, so it tells a
+    # refusal of a locked account from the failure that locks it (audit/auth_logins.py).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -75,7 +101,13 @@ MIDDLEWARE = [
     "governance.decisions.middleware.AuthenticationMiddleware",
     "governance.decisions.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (django-csp; the policy is below).
+    "csp.middleware.CSPMiddleware",
+    # An authenticated session past its absolute lifetime is ended (SESSION_MAX_AGE below).
+    "governance.security.sessions.SessionLifetimeMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    # Last: django-axes answers a locked-out login attempt (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -131,6 +163,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: django-axes refuses a locked-out account or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -139,6 +173,34 @@ GUARDIAN_RAISE_403 = False
 LOGIN_URL = "/portal/login/"
 LOGIN_REDIRECT_URL = "/portal/"
 LOGOUT_REDIRECT_URL = "/portal/login/"
+
+# Error reports (admin mails, the DEBUG page) hide every variable whose name says secret.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "governance.security.reports.SecretNamesReporterFilter"
+
+# Sessions are policy: a session ends SESSION_MAX_AGE seconds after sign-in however busy it is
+# (governance/security/sessions.py), and after SESSION_IDLE_TIMEOUT seconds without a request
+# (the cookie and the row are renewed on every request). Django's default was 14 days.
+SESSION_MAX_AGE = env.int("SESSION_MAX_AGE", default=8 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=3600)
+SESSION_COOKIE_AGE = min(SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Failed human sign-ins (portal and admin), django-axes: after AXES_FAILURE_LIMIT failures
+# for one username, or for one address, further attempts are refused for AXES_COOLOFF_MINUTES
+# with a lock-out page, even with the right password. Every failure and lock-out is audited
+# (audit/auth_logins.py). Counters live in the database (axes' own tables), shared by every
+# web process. The address is the connection's (REMOTE_ADDR); behind a proxy set
+# AXES_IPWARE_META_PRECEDENCE_ORDER as axes documents.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each alone: per account, per address
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successes are in our audit log (user.login)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -151,10 +213,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEBUG or EMBEDDED
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# The embedded mode serves static files straight from the apps (no collectstatic needed).
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 
 # The largest page any list endpoint returns (``?limit=`` above it is clamped).
 API_MAX_PAGE_SIZE = 200
@@ -180,6 +245,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The OAuth endpoints, the decision point and self-rotation are plain Django views: their
+    # operations are added by governance/api_schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.api_schema.add_plain_views",
+    ],
     # One name per choice set, so the schema (and check --deploy) has no enum collisions.
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.Agent.Status",
@@ -267,15 +338,16 @@ CREDENTIAL_SECRET_PEPPER = env.str(
 )
 SIGNING_KEY_ENCRYPTION_KEYS = env.list(
     "SIGNING_KEY_ENCRYPTION_KEYS",
-    # A fixed development key: never used when DEBUG is false (see below).
+    # A fixed development key: used only in the embedded mode (see below).
     default=["ZGV2LW9ubHktc2lnbmluZy1rZXktd3JhcC1rZXktMDA="],
 )
-if not DEBUG and (
+if not EMBEDDED and (
     CREDENTIAL_SECRET_PEPPER.startswith("dev-only")
     or "ZGV2LW9ubHktc2lnbmluZy1rZXktd3JhcC1rZXktMDA=" in SIGNING_KEY_ENCRYPTION_KEYS
 ):
     raise ImproperlyConfigured(
-        "CREDENTIAL_SECRET_PEPPER and SIGNING_KEY_ENCRYPTION_KEYS must be set when DEBUG is false"
+        "CREDENTIAL_SECRET_PEPPER and SIGNING_KEY_ENCRYPTION_KEYS must be set "
+        "(or GOVERNANCE_EMBEDDED=true for the one-machine mode)"
     )
 
 # The audit log signs checkpoints with the platform key and verifies them against its JWKS;
@@ -330,7 +402,7 @@ BUDGET_UNIT = env.str("BUDGET_UNIT", default="EUR")
 # False: decisions commit with synchronous_commit off (PostgreSQL) — see docs/decisions.md.
 DECISIONS_DURABLE_AUDIT = env.bool("DECISIONS_DURABLE_AUDIT", default=True)
 
-if not DEBUG:
+if not EMBEDDED:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -341,6 +413,27 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, fonts and images
+# only from this origin, never inline, no plugins, no framing, forms post only here. The
+# portal, the admin, Redoc and Swagger UI have no inline script (their templates are ours,
+# templates/drf_spectacular/); the API docs pages relax style-src for the inline styles their
+# bundles inject (governance/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # Probes and metrics (governance/ops/). /metrics answers a bearer METRICS_TOKEN or an address in
 # METRICS_ALLOWED_IPS (addresses or networks); with neither, loopback only.
@@ -353,5 +446,5 @@ except ValueError as exc:
 
 # Logs: JSON lines in production, text on the embedded default; every line carries the request
 # id that the request's audit entries carry (governance/logs.py).
-LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG or EMBEDDED else "json")
 LOGGING = logs.config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))

@@ -1,5 +1,6 @@
 """The URL map: OAuth endpoints, the management API, the schema, the admin and the portal."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import (
@@ -45,5 +46,13 @@ urlpatterns = [
     path(
         "api/schema/ui/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="schema-ui"
     ),
-    path("api/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="schema-redoc"),
+    # Redoc's bundle injects its styles as <style> elements (styled-components): this page alone
+    # allows inline styles. Scripts stay 'self' only (settings.CONTENT_SECURITY_POLICY).
+    path(
+        "api/schema/redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularRedocView.as_view(url_name="schema")
+        ),
+        name="schema-redoc",
+    ),
 ]

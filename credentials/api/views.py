@@ -13,6 +13,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -172,6 +173,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 @csrf_exempt
+@sensitive_post_parameters("client_secret", "client_assertion")
 def self_rotate(request: HttpRequest) -> HttpResponse:
     """``POST /api/v1/credentials/rotate``: a client rotates the credential it authenticates with.
 

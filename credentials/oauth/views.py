@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from audit.services import AuditGuardFailed, AuditWriteError
@@ -66,6 +67,11 @@ SINGLE_VALUED = frozenset(
         "config_digest",
     )
 )
+
+
+# The parameters that carry a secret: hidden from error reports (Django's exception reporter,
+# admin mails) if anything under these views ever fails unexpectedly.
+SECRET_PARAMETERS = ("client_secret", "client_assertion", "subject_token", "actor_token", "token")
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -139,7 +145,7 @@ def _oauth_endpoint(view: Callable[[HttpRequest], HttpResponse]):
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
-    return csrf_exempt(wrapper)
+    return csrf_exempt(sensitive_post_parameters(*SECRET_PARAMETERS)(wrapper))
 
 
 @_oauth_endpoint

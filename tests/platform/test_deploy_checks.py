@@ -24,12 +24,12 @@ def production_env(tmp_path) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "CACHE_URL", "CELERY_BROKER_URL"}
+        and k != "GOVERNANCE_EMBEDDED"  # the suite's own mode: these cases are production
         and not k.startswith("PYTEST_")
     }
     env.update(
         DJANGO_SETTINGS_MODULE="governance.settings",
         GOVERNANCE_VAR_DIR=str(tmp_path / "var"),
-        DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="portal.example.com",
         CSRF_TRUSTED_ORIGINS="https://portal.example.com",
