@@ -288,8 +288,38 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+# What every management API operation may answer besides its success: DRF's error bodies
+# (``{"detail": …}`` or field errors), documented once instead of never.
+API_ERRORS = {
+    "400": "invalid input: field errors, or a detail",
+    "401": "not authenticated",
+    "403": "not allowed",
+    "404": "not found, or not yours to see",
+}
+COMPONENTS["Error"] = {
+    "description": 'DRF\'s error body: `{"detail": "…"}`, `{"<field>": ["…"]}`, or a list of '
+    "messages (a search with a NUL character).",
+    "anyOf": [
+        {"type": "object", "additionalProperties": True},
+        {"type": "array", "items": {"type": "string"}},
+    ],
+}
+
+
+def _document_errors(paths: dict[str, Any]) -> None:
+    for path, item in paths.items():
+        if not path.startswith("/api/v1/") or path in PATHS:
+            continue
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in API_ERRORS.items():
+                responses.setdefault(code, _answer(description, "Error"))
+
+
 def add_plain_views(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
-    """drf-spectacular post-processing hook: add the plain views' operations."""
+    """drf-spectacular post-processing hook: add the plain views' operations, and the error
+    answers every management API operation may give."""
+    _document_errors(result.get("paths", {}))
     result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
     result["components"].setdefault("securitySchemes", {})["clientSecretBasic"] = {
         "type": "http",

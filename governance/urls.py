@@ -56,3 +56,5 @@ urlpatterns = [
         name="schema-redoc",
     ),
 ]
+
+handler404 = "governance.errors.page_not_found"

@@ -104,8 +104,12 @@ class ScopeSerializer(serializers.ModelSerializer):
 
 class AgentSerializer(serializers.ModelSerializer):
     owner_team = ManagedTeamField(help_text="Slug of the owning team.")
-    current_version = serializers.SlugRelatedField(slug_field="label", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    current_version = serializers.SlugRelatedField(
+        slug_field="label", read_only=True, allow_null=True
+    )
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Agent
@@ -173,7 +177,9 @@ class AgentVersionSerializer(serializers.ModelSerializer):
     requested_scopes = serializers.SlugRelatedField(
         many=True, slug_field="name", queryset=Scope.objects.all(), required=False
     )
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AgentVersion
@@ -195,7 +201,9 @@ class AgentVersionSerializer(serializers.ModelSerializer):
 class ScopeGrantSerializer(serializers.ModelSerializer):
     agent = ManagedAgentField(help_text="Slug of the agent.")
     scope = serializers.SlugRelatedField(slug_field="name", queryset=Scope.objects.all())
-    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    granted_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ScopeGrant

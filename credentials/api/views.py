@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
@@ -214,6 +215,9 @@ def self_rotate(request: HttpRequest) -> HttpResponse:
             raise OAuthError("invalid_request", str(exc)) from exc
     except OAuthError as exc:
         return error_response(exc)
+    except DatabaseError:
+        # Nothing rotated (the transaction rolled back): a 503 to retry, never a 500.
+        return error_response(OAuthError("temporarily_unavailable", "try again later", status=503))
     response = JsonResponse(selectors.issued_credential_json(issued), status=201)
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"

@@ -8,8 +8,10 @@ client secret, or ``private_key_jwt`` in a form body). The body is JSON (or a fo
 from __future__ import annotations
 
 import json
+import logging
 import time
 
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -23,6 +25,7 @@ from . import metrics
 from .errors import CallerUnverified, DecisionInputError
 from .services import decision_make
 
+log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
 
 
@@ -83,6 +86,19 @@ def _decide(request: HttpRequest, caller: Resource, caller_epoch: int | None):
 @require_POST
 def decisions(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
+    try:
+        return _answer(request, started)
+    except DatabaseError:
+        # The database is unreachable (or failed mid-way): fail closed with a 503 the caller
+        # can retry, never a 500. The connection is closed at the end of the request, so the
+        # next one reconnects by itself (tests/security/test_faults.py).
+        log.exception("decision point: database unavailable, refusing (fail closed)")
+        return _error(
+            503, "temporarily_unavailable", "try again later; nothing was allowed", started=started
+        )
+
+
+def _answer(request: HttpRequest, started: float) -> JsonResponse:
     result = None
     try:
         client = authenticate_client(request, use_cache=True)

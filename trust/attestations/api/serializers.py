@@ -34,10 +34,17 @@ class AttestorSerializer(serializers.ModelSerializer):
 
 class AttestorCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=64)
-    display_name = serializers.CharField(max_length=200, required=False, default="")
+    # Blank means "the default" (the service's): allowed, so the schema's default is valid.
+    display_name = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
     public_jwk = serializers.JSONField(help_text="Public JWK: P-256 (ES256) or Ed25519 (EdDSA).")
     kid = serializers.CharField(
-        max_length=128, required=False, default="", help_text="Default: the RFC 7638 thumbprint."
+        max_length=128,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Default: the RFC 7638 thumbprint.",
     )
     claim_types = serializers.ListField(
         child=serializers.ChoiceField(ClaimType.choices), allow_empty=False

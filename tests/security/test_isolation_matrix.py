@@ -1,0 +1,138 @@
+"""The isolation matrix (issue 13, Deliver): every route of the URL conf — API, portal, OAuth,
+schema and every admin page — asked by every role, for team A's objects, against the rule in
+``isolation_rules.py``.
+
+For each route: a GET by each role is allowed or refused as the rule says; an unsafe request
+(POST, and PATCH/PUT/DELETE where the route has them) by a role the rule does not let change it
+is refused and changes nothing (``state.table_counts``), and by a role it does let, is not
+refused. "Refused" is 401, 403, 404 or a redirect to a sign-in page; 405 means the method does
+not exist there. A route with no rule fails with the line to add. Whatever a rule says, another
+team's member, an agent's token and anonymous reach team A's objects through no route that is
+not marked ``public`` (documents anyone may read, endpoints that authenticate their callers by
+their own means: OAuth clients, sign-in).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import transaction
+from django.views.generic import RedirectView
+
+from tests.routes import Route, all_routes
+
+from .isolation_rules import RULES, Rule, params_for
+from .isolation_world import ROLES, build_world, client_for
+from .state import changed, table_counts
+
+OUTSIDERS = ("other", "agent", "anon")
+ROUTES = all_routes()
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(_module_world, db):
+    return _module_world
+
+
+def outcome(response, method: str = "GET") -> str:
+    status = response.status_code
+    if status == 405:
+        return "n/a"
+    if status in (401, 403, 404):
+        return "refused"
+    if status in (301, 302, 303):
+        location = response.get("Location", "")
+        # The admin answers an object outside one's view with a redirect to its index.
+        if "login" in location or location.rstrip("/").endswith("/admin"):
+            return "refused"
+        return "n/a" if method == "GET" else "allowed"
+    return "allowed"
+
+
+OBJECT_PARAMS = {"slug", "pk", "name", "run_id", "object_id"}
+
+
+def _names_an_object(template: str) -> bool:
+    params = {p.split(":")[-1] for p in re.findall(r"<([^>]+)>", template)}
+    return bool(params & OBJECT_PARAMS or any(p.endswith("_id") for p in params))
+
+
+def _methods(route: Route) -> list[str]:
+    if route.actions:
+        return [m.upper() for m in route.actions if m not in ("get", "head", "options")]
+    return ["POST"]
+
+
+def test_every_route_has_a_rule():
+    missing = [r.template for r in ROUTES if r.template not in RULES]
+    assert not missing, (
+        "Routes without an isolation rule. Add one line per route to "
+        "tests/security/isolation_rules.py (see its docstring), e.g.\n"
+        + "\n".join(
+            f'    "{t}": R(read="admin reviewer manager", change="admin manager"),' for t in missing
+        )
+    )
+
+
+def test_only_public_routes_let_outsiders_at_an_object():
+    """Another team's member, an agent's token and anonymous reach team A's objects through no
+    route, whatever a rule says, unless the route is public by design (and marked so).
+    (Collections answer everyone with their own part: test_api_matrix checks the contents.)"""
+    leaky = {
+        t: sorted((r.readers | r.changers) & set(OUTSIDERS))
+        for t, r in RULES.items()
+        if _names_an_object(t) and not r.public and (r.readers | r.changers) & set(OUTSIDERS)
+    }
+    assert not leaky
+
+
+def test_no_rule_names_a_route_that_is_gone():
+    known = {r.template for r in ROUTES}
+    assert not [t for t in RULES if t not in known]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.template or "/" for r in ROUTES])
+def test_route(world, route):
+    rule: Rule | None = RULES.get(route.template)
+    if route.view_class is RedirectView:
+        return  # the admin's <object_id>/ only redirects to the change page, which is asked
+    if rule is None:
+        pytest.fail(f"no isolation rule for {route.template!r}: see test_every_route_has_a_rule")
+    url = route.url(**params_for(route, world))
+    problems = []
+    for role in ROLES:
+        got = outcome(client_for(world, role).get(url))
+        want = "allowed" if role in rule.readers else "refused"
+        if got not in (want, "n/a"):
+            problems.append(f"GET {url} as {role}: {got}, rule says {want}")
+    # Refused roles first, so an allowed change cannot alter what they are asked about.
+    for role in sorted(ROLES, key=lambda r: r in rule.changers):
+        client = client_for(world, role)
+        for method in _methods(route):
+            before = table_counts()
+            if role in rule.changers and route.template.startswith("admin/"):
+                continue  # the admin's own tests change through it; here only refusals
+            # Each allowed change is undone, so a DELETE does not decide the next role's answer.
+            savepoint = transaction.savepoint() if role in rule.changers else None
+            response = client.generic(method, url, "", content_type="application/json")
+            if savepoint is not None:
+                transaction.savepoint_rollback(savepoint)
+            got = outcome(response, method)
+            if role in rule.changers:
+                if got == "refused" and not rule.public:
+                    problems.append(f"{method} {url} as {role}: refused, rule says allowed")
+                continue
+            after = table_counts()
+            if got not in ("refused", "n/a"):
+                problems.append(f"{method} {url} as {role}: {response.status_code}, not refused")
+            if changed(before, after):
+                problems.append(f"{method} {url} as {role} changed {changed(before, after)}")
+    assert not problems, "\n".join(problems)
