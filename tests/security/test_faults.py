@@ -153,7 +153,6 @@ def test_database_gone_means_503_then_recovery_by_itself(proxied_server):
     assert decide(access_token).json()["decision"] in ("allow", "deny", "approval_required")
 
 
-@pytest.mark.redis
 def test_redis_gone_means_rate_limited_decisions_fail_closed(settings):
     """The counters' Redis is not there: a decision on a rate-limited connection is 503,
     counted nowhere, and nothing is allowed."""
