@@ -519,4 +519,66 @@ RULES: dict[str, Rule] = {
     "api/schema/": R(ALL, public=True),
     "api/schema/ui/": R(ALL, public=True),
     "api/schema/redoc/": R(ALL, public=True),
+    # Landed after the table was bootstrapped (reviews, observed configurations). Their objects
+    # are not in isolation_world.py yet: the routes that name one answer 404 to everyone here.
+    # Add a campaign, a review item and an observed configuration to the world to ask for real.
+    "admin/agents/observedconfiguration/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "admin/agents/observedconfiguration/add/": R(""),
+    "admin/agents/observedconfiguration/<path:object_id>/history/": R(""),
+    "admin/agents/observedconfiguration/<path:object_id>/delete/": R(""),
+    "admin/agents/observedconfiguration/<path:object_id>/change/": R(""),
+    "admin/agents/observedconfiguration/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/reviews/reviewpolicy/": R("admin", change="admin"),
+    "admin/reviews/reviewpolicy/add/": R("admin", change="admin"),
+    "admin/reviews/reviewpolicy/<path:object_id>/history/": R(""),
+    "admin/reviews/reviewpolicy/<path:object_id>/delete/": R(""),
+    "admin/reviews/reviewpolicy/<path:object_id>/change/": R(""),
+    "admin/reviews/reviewpolicy/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/reviews/campaign/": R("admin reviewer", change="admin reviewer"),
+    "admin/reviews/campaign/add/": R(""),
+    "admin/reviews/campaign/<path:object_id>/history/": R(""),
+    "admin/reviews/campaign/<path:object_id>/delete/": R(""),
+    "admin/reviews/campaign/<path:object_id>/change/": R(""),
+    "admin/reviews/campaign/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/reviews/reviewitem/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "admin/reviews/reviewitem/add/": R(""),
+    "admin/reviews/reviewitem/<path:object_id>/history/": R(""),
+    "admin/reviews/reviewitem/<path:object_id>/delete/": R(""),
+    "admin/reviews/reviewitem/<path:object_id>/change/": R(""),
+    "admin/reviews/reviewitem/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/reviews/agentusage/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "admin/reviews/agentusage/add/": R(""),
+    "admin/reviews/agentusage/<path:object_id>/history/": R(
+        "admin reviewer manager", change="admin reviewer manager"
+    ),
+    "admin/reviews/agentusage/<path:object_id>/delete/": R(""),
+    "admin/reviews/agentusage/<path:object_id>/change/": R(
+        "admin reviewer manager", change="admin reviewer manager"
+    ),
+    "admin/reviews/agentusage/<path:object_id>/": R(""),  # a redirect to the change page
+    "portal/reviews/": R("admin reviewer manager other", change="admin reviewer manager other"),
+    "portal/reviews/new/": R("admin reviewer", change="admin reviewer"),
+    "portal/reviews/campaigns/<int:pk>/": R(""),
+    "portal/reviews/campaigns/<int:pk>/report/": R(""),
+    "portal/reviews/campaigns/<int:pk>/report.csv": R(""),
+    "portal/reviews/items/<int:pk>/": R(""),
+    "api/v1/observed-configurations/": R("admin reviewer manager other"),
+    "api/v1/observed-configurations/<pk>/": R(""),
+    "api/v1/observed-configurations/<pk>/review/": R(""),
+    "api/v1/reviews/campaigns": R("admin reviewer manager other", change="admin reviewer"),
+    "api/v1/reviews/campaigns/<int:pk>": R(""),
+    "api/v1/reviews/campaigns/<int:pk>/close": R(""),
+    "api/v1/reviews/campaigns/<int:pk>/report": R(""),
+    "api/v1/reviews/items": R("admin reviewer manager other"),
+    "api/v1/reviews/items/<int:pk>": R(""),
+    "api/v1/reviews/items/<int:pk>/decide": R(""),
+    "api/v1/reviews/items/<int:pk>/answer": R(""),
+    "api/v1/reviews/items/<int:pk>/sign-off": R(""),
+    "api/v1/agents/<slug:slug>/evidence": R("admin reviewer manager"),
 }
