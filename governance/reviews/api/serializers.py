@@ -32,7 +32,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class CampaignOpenSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, default="")
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     coverage = serializers.ChoiceField(
         choices=[c for c in Campaign.Coverage.choices if c[0] != Campaign.Coverage.AGENT],
         default=Campaign.Coverage.ALL,

@@ -54,6 +54,8 @@ class CampaignList(Base):
     """Campaigns I may see (``?state=open``); POST opens one (reviewers and admins)."""
 
     serializer_class = s.CampaignSerializer
+    # Documented as the page it returns (drf-spectacular wraps the list in it).
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
         operation_id="reviews_campaigns_list",
@@ -155,6 +157,8 @@ class ItemList(Base):
     """Items I may see: ``?campaign=<id>&state=pending``."""
 
     serializer_class = s.ItemSerializer
+    # Documented as the page it returns (drf-spectacular wraps the list in it).
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
         operation_id="reviews_items_list",
