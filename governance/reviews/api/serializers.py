@@ -17,7 +17,11 @@ class Username(serializers.SlugRelatedField):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Nullable and blank values declared as such (the schemathesis run checks every answer).
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    min_sensitivity = serializers.ChoiceField(
+        choices=Sensitivity.choices, read_only=True, allow_blank=True
+    )
     reviewers = Username(many=True, read_only=True)
     agents = serializers.IntegerField(source="total", read_only=True, allow_null=True)
     awaiting = serializers.IntegerField(source="pending", read_only=True, allow_null=True)
@@ -48,7 +52,11 @@ class CampaignOpenSerializer(serializers.Serializer):
 
 
 class LineSerializer(serializers.ModelSerializer):
-    decided_by = Username(read_only=True)
+    decided_by = Username(read_only=True, allow_null=True)
+    decision = serializers.ChoiceField(choices=Decision.choices, read_only=True, allow_blank=True)
+    result = serializers.ChoiceField(
+        choices=ReviewLine.Result.choices, read_only=True, allow_blank=True
+    )
 
     class Meta:
         model = ReviewLine
@@ -64,10 +72,10 @@ class LineSerializer(serializers.ModelSerializer):
 class ItemSerializer(serializers.ModelSerializer):
     agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     team = serializers.SlugRelatedField(
-        source="agent.owner_team", slug_field="slug", read_only=True
+        source="agent.owner_team", slug_field="slug", read_only=True, allow_null=True
     )
-    decided_by = Username(read_only=True)
-    answered_by = Username(read_only=True)
+    decided_by = Username(read_only=True, allow_null=True)
+    answered_by = Username(read_only=True, allow_null=True)
 
     class Meta:
         model = ReviewItem
