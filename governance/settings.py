@@ -255,6 +255,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.Agent.Status",
         "GrantStatusEnum": "agents.models.ScopeGrant.Status",
+        "GrantRequestStatusEnum": "governance.grants.models.GrantRequest.Status",
         "RunStatusEnum": "agents.models.WorkflowRun.Status",
         "TrustLevelEnum": "agents.models.TrustLevel",
         "SensitivityEnum": "agents.models.Sensitivity",

@@ -333,7 +333,7 @@ RULES: dict[str, Rule] = {
         "admin reviewer", change="admin reviewer"
     ),
     "admin/trust/agenttrust/<path:object_id>/delete/": R(""),
-    "admin/trust/agenttrust/<path:object_id>/change/": R("admin reviewer", change="admin"),
+    "admin/trust/agenttrust/<path:object_id>/change/": R("admin reviewer", change="admin reviewer")  # reviewers pin levels,
     "admin/trust/agenttrust/<path:object_id>/": R(""),  # a redirect to the change page
     "admin/django_celery_beat/periodictask/": R("admin", change="admin"),
     "admin/django_celery_beat/periodictask/add/": R("admin", change="admin"),
@@ -581,4 +581,53 @@ RULES: dict[str, Rule] = {
     "api/v1/reviews/items/<int:pk>/answer": R(""),
     "api/v1/reviews/items/<int:pk>/sign-off": R(""),
     "api/v1/agents/<slug:slug>/evidence": R("admin reviewer manager"),
+    # Landed later still (trust engine, grant requests, …): bootstrapped the same way; routes
+    # whose object is not in isolation_world.py answer 404 to everyone here.
+    "admin/trust/trustcomputation/": R("admin reviewer", change="admin reviewer"),
+    "admin/trust/trustcomputation/add/": R(""),
+    "admin/trust/trustcomputation/<path:object_id>/history/": R(""),
+    "admin/trust/trustcomputation/<path:object_id>/delete/": R(""),
+    "admin/trust/trustcomputation/<path:object_id>/change/": R(""),
+    "admin/trust/trustcomputation/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/trust/trustpin/": R("admin reviewer", change="admin reviewer"),
+    "admin/trust/trustpin/add/": R(""),
+    "admin/trust/trustpin/<path:object_id>/history/": R(""),
+    "admin/trust/trustpin/<path:object_id>/delete/": R(""),
+    "admin/trust/trustpin/<path:object_id>/change/": R(""),
+    "admin/trust/trustpin/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/trust/trustpolicy/": R("admin reviewer", change="admin reviewer"),
+    "admin/trust/trustpolicy/add/": R("admin", change="admin"),
+    "admin/trust/trustpolicy/<path:object_id>/history/": R(""),
+    "admin/trust/trustpolicy/<path:object_id>/delete/": R(""),
+    "admin/trust/trustpolicy/<path:object_id>/change/": R(""),
+    "admin/trust/trustpolicy/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/grants/grantrequest/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "admin/grants/grantrequest/add/": R(""),
+    "admin/grants/grantrequest/<path:object_id>/history/": R(""),
+    "admin/grants/grantrequest/<path:object_id>/delete/": R(""),
+    "admin/grants/grantrequest/<path:object_id>/change/": R(""),
+    "admin/grants/grantrequest/<path:object_id>/": R(""),  # a redirect to the change page
+    "portal/grant-requests/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "portal/grant-requests/<int:pk>/": R(""),
+    "portal/scope-reviews/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "portal/scope-reviews/<int:pk>/": R(""),
+    "api/v1/trust/policy/": R("admin reviewer manager other"),
+    "api/v1/trust/policy/versions/": R("admin reviewer manager other"),
+    "api/v1/trust/agents/<slug:slug>/": R(""),
+    "api/v1/trust/agents/<slug:slug>/history/": R(""),
+    "api/v1/trust/agents/<slug:slug>/pin/": R(""),
+    "api/v1/grant-requests/": R("admin reviewer manager other", change="admin manager other"),
+    "api/v1/grant-requests/<pk>/": R(""),
+    "api/v1/grant-requests/<pk>/approve/": R(""),
+    "api/v1/grant-requests/<pk>/deny/": R(""),
+    "api/v1/scope-reviews/": R("admin reviewer manager other"),
+    "api/v1/scope-reviews/<pk>/": R(""),
+    "api/v1/scope-reviews/<pk>/approve/": R(""),
+    "api/v1/scope-reviews/<pk>/deny/": R(""),
 }

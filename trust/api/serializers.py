@@ -11,6 +11,9 @@ from ..policy import EDITABLE
 
 
 class TrustPolicySerializer(serializers.ModelSerializer):
+    # The built-in default policy, before anyone saved a version, has no creation time.
+    created_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = TrustPolicy
         fields = ["version", *EDITABLE, "created_at", "created_by", "reason"]
