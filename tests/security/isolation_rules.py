@@ -65,6 +65,7 @@ SECOND = {
     "connection_id": "connection",
     "credential_id": "credential",
     "notice_id": "notice",
+    "resource": "resource",
 }
 FIXED = {"action": "suspend", "fmt": "jsonl", "name": "none", "pk": 0, "slug": "none"}
 # Admin pages: the world object of each admin model (others use the model's first row).
@@ -96,7 +97,7 @@ def params_for(route: Route, world: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name in route.params:
         if name in SECOND:
-            out[name] = world[SECOND[name]].pk
+            out[name] = _value(world[SECOND[name]], "slug" if name == "resource" else "pk")
         elif obj is not None and name in ("slug", "name", "run_id", "pk"):
             out[name] = _value(obj, name)
         else:
@@ -333,7 +334,8 @@ RULES: dict[str, Rule] = {
         "admin reviewer", change="admin reviewer"
     ),
     "admin/trust/agenttrust/<path:object_id>/delete/": R(""),
-    "admin/trust/agenttrust/<path:object_id>/change/": R("admin reviewer", change="admin reviewer")  # reviewers pin levels,
+    # Reviewers pin levels in the admin.
+    "admin/trust/agenttrust/<path:object_id>/change/": R("admin reviewer", change="admin reviewer"),
     "admin/trust/agenttrust/<path:object_id>/": R(""),  # a redirect to the change page
     "admin/django_celery_beat/periodictask/": R("admin", change="admin"),
     "admin/django_celery_beat/periodictask/add/": R("admin", change="admin"),
@@ -630,4 +632,9 @@ RULES: dict[str, Rule] = {
     "api/v1/scope-reviews/<pk>/": R(""),
     "api/v1/scope-reviews/<pk>/approve/": R(""),
     "api/v1/scope-reviews/<pk>/deny/": R(""),
+    # Resource owners' pages and connection consent (registry).
+    "portal/resources/": R("admin reviewer manager other", change="admin reviewer manager other"),
+    "portal/resources/<slug:resource>/": R("admin reviewer manager"),
+    # A reviewer's empty body is a 400 (the body is validated before who may consent).
+    "api/v1/connections/<pk>/consent/": R("", change="admin reviewer manager"),
 }

@@ -11,10 +11,13 @@ import pytest
 from django.test import Client
 
 from tests import factories as f
-from tests.portal.test_browser import browser_page  # noqa: F401  (the fixture)
+from tests.portal import conftest as portal_fixtures
 from tests.routes import all_routes
 
 pytestmark = pytest.mark.django_db
+
+browser = portal_fixtures.browser  # the portal's chromium fixtures
+browser_page = portal_fixtures.browser_page
 
 PAGES = ["/portal/login/", "/admin/login/", "/api/schema/redoc/", "/api/schema/ui/", "/portal/"]
 
@@ -78,7 +81,7 @@ def test_no_html_page_has_inline_script():
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_pages_work_in_a_browser_under_the_policy(live_server, browser_page):  # noqa: F811
+def test_pages_work_in_a_browser_under_the_policy(live_server, browser_page):
     f.platform_admin(username="root")
     page = browser_page
     violations: list[str] = []
