@@ -504,7 +504,9 @@ RULES: dict[str, Rule] = {
     "api/v1/credentials/<pk>/revoke/": R("", change="admin reviewer manager"),
     "api/v1/credentials/<pk>/rotate/": R("", change="admin manager"),
     "api/v1/approvals": R("admin reviewer manager other"),
-    "api/v1/approvals/<uuid:pk>": R("admin reviewer manager"),
+    # The agent itself polls its own request with its access token (marked public: the agent
+    # is team A's own, not an outsider here; another agent gets a 404).
+    "api/v1/approvals/<uuid:pk>": R("admin reviewer manager agent", public=True),
     "api/v1/approvals/<uuid:pk>/approve": R("", change="admin reviewer manager"),
     "api/v1/approvals/<uuid:pk>/deny": R("", change="admin reviewer manager"),
     "api/v1/attestors/": R("admin reviewer", change="admin"),
