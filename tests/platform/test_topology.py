@@ -51,6 +51,7 @@ RATE_LIMIT = 3
 def _environment(tmp_path: Path, port: int, redis_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env.pop("GOVERNANCE_EMBEDDED", None)  # the suite's one-machine mode: production is the default
     tag = uuid.uuid4().hex[:10]
     return {
         **env,
