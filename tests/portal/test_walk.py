@@ -67,6 +67,7 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     rita = f.security_reviewer(username="rita")
     ledger_team = f.TeamFactory(slug="ledger-owners", name="Ledger owners")
     ledger = f.ResourceFactory(slug="ledger", name="Ledger", owner_team=ledger_team)
+    f.team_member(ledger_team, username="lena")
     read = f.ScopeFactory(name="ledger:read", sensitivity="low")
     pay = f.ScopeFactory(name="payments:initiate", sensitivity="critical")
     ledger_server = credential_issue(resource=ledger, by=f.platform_admin())
@@ -127,6 +128,16 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     owner.fill("#id_allowed_actions", "read")
     owner.select_option("#id_trust_floor", TrustLevel.TRUSTED)
     submit(owner, "main button[type=submit]", f"{base}/portal/agents/walk-bot/")
+
+    # The ledger belongs to another team: its owners consent to the connection first.
+    steward = browser.new_context(viewport=DESKTOP, bypass_csp=True).new_page()
+    steward.set_default_timeout(15_000)
+    sign_in(steward, base, "lena")
+    steward.goto(f"{base}/portal/resources/ledger/")
+    assert_accessible(steward)
+    steward.click("button[name=accept][value='1']")
+    steward.wait_for_selector(".messages li.success")
+    assert_accessible(steward)
 
     # A credential: the secret is on the answer to the POST, and nowhere after it.
     owner.goto(f"{base}/portal/agents/walk-bot/credentials/new/")
