@@ -313,21 +313,6 @@ class ManagedWorkflowField(serializers.SlugRelatedField):
         return restrict(Workflow.objects.all(), user, team_field="owner_team", write=True)
 
 
-class ManagedAgentField(serializers.SlugRelatedField):
-    """An agent by slug, among those the calling user manages (others do not exist here)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("slug_field", "slug")
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        from ..permissions import agents_managed_by
-
-        root = self.root
-        user = _user(root) if root is not None else None
-        return agents_managed_by(user)
-
-
 class WorkflowRunSerializer(serializers.ModelSerializer):
     workflow = ManagedWorkflowField(help_text="Slug of the workflow.")
     triggered_by = serializers.CharField(
