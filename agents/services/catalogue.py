@@ -95,7 +95,8 @@ def check_actions(resource: Resource, actions: Any) -> list[str]:
             raise RegistryError(f"invalid action {action!r}: use a plain name such as 'read'")
         cleaned.append(action.strip())
     cleaned = sorted(set(cleaned))
-    unknown = [a for a in cleaned if a not in actions_covered(resource, cleaned)]
+    covered = actions_covered(resource, cleaned)
+    unknown = [a for a in cleaned if a not in covered]
     if unknown:
         raise RegistryError(
             f"no scope of resource {resource.slug} covers "
