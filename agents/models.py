@@ -337,97 +337,6 @@ class Connection(models.Model):
         return f"{self.agent.slug} → {self.resource.slug}"
 
 
-class Workflow(models.Model):
-    """A business process that runs agents (``workflow:monthly-close``)."""
-
-    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
-    name = models.CharField(max_length=200)
-    owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="workflows")
-    description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["slug"]
-
-    def __str__(self) -> str:
-        return self.slug
-
-
-class WorkflowRun(models.Model):
-    """One run of a workflow; task-scoped tokens are bound to it and die with it."""
-
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        FAILED = "failed", "Failed"
-
-    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="runs")
-    run_id = models.SlugField(max_length=100, unique=True)
-    triggered_by = models.CharField(max_length=200)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    deadline = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    # Named when the run starts, never changed: only these agents may bind tokens to the run
-    # (token exchange checks that the subject and the calling agent are both here).
-    participants = models.ManyToManyField("Agent", related_name="runs", blank=True)
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return self.run_id
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == self.Status.RUNNING and (
-            self.deadline is None or self.deadline > timezone.now()
-        )
-
-
-class OrganisationPolicy(models.Model):
-    """The organisation's policy: one row, read by every layer, edited by platform admins.
-
-    It lives in the registry (the leftmost app every other app may import) so that credentials,
-    trust and governance read the same row without importing each other.
-    """
-
-    access_token_lifetime_seconds = models.PositiveIntegerField(default=300)
-    max_delegation_depth = models.PositiveSmallIntegerField(default=2)
-    credential_max_age_days = models.PositiveIntegerField(default=90)
-    rotation_overlap_hours = models.PositiveIntegerField(default=24)
-    org_trust_floor = models.CharField(
-        max_length=10, choices=TrustLevel.choices, default=TrustLevel.PENDING
-    )
-    approval_window_minutes = models.PositiveIntegerField(default=15)
-    approval_expiry_hours = models.PositiveIntegerField(default=24)
-    # Governed grants: a critical scope is granted for at most this long, by request only.
-    critical_grant_max_days = models.PositiveIntegerField(
-        default=90, validators=[MinValueValidator(1)]
-    )
-    # Nobody decides the decision point's approval request for a critical scope of an agent of
-    # their own team (a reviewer or admin outside it does).
-    approval_separation_of_duties = models.BooleanField(default=True)
-    log_only_rules = models.JSONField(default=list, blank=True)
-    # An UNTRUSTED (quarantined) agent gets no new token at all, not only denials.
-    quarantine_blocks_tokens = models.BooleanField(default=True)
-    # Drift: only a reviewer or admin outside the owning team may review a configuration.
-    config_review_requires_reviewer = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "organisation policy"
-
-    def __str__(self) -> str:
-        return "Organisation policy"
-
-    @classmethod
-    def current(cls) -> OrganisationPolicy:
-        policy, _ = cls.objects.get_or_create(pk=1)
-        return policy
-
-
 class ApiToken(models.Model):
     """A personal API token for scripts (``gvp_<key>_<secret>``); only a digest is stored."""
 
@@ -456,7 +365,9 @@ class ApiToken(models.Model):
         )
 
 
-# Notices and drift are packages of their own (agents/notices/, agents/drift/); their models
-# belong to this app.
+# Workflows, the organisation policy, notices and drift have modules of their own; their models
+# belong to this app and are imported from here (after what they build on).
 from .drift.models import ObservedConfiguration  # noqa: E402, F401
 from .notices.models import Notice, NoticeRead, OutboxMessage  # noqa: E402, F401
+from .policy import OrganisationPolicy  # noqa: E402, F401
+from .workflows import Workflow, WorkflowRun  # noqa: E402, F401
