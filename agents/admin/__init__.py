@@ -3,4 +3,4 @@
 from agents.drift import admin as drift  # noqa: F401
 from agents.notices import admin as notices  # noqa: F401
 
-from . import policy, registry, resources  # noqa: F401  (registers the ModelAdmins)
+from . import access, policy, registry, resources  # noqa: F401  (registers the ModelAdmins)

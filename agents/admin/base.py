@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils.html import format_html
 
 from ..errors import RegistryError
-from ..permissions import TeamScopedAdminMixin, has_any_role, is_platform_admin
+from ..permissions import (
+    TeamScopedAdminMixin,
+    agents_managed_by,
+    has_any_role,
+    is_platform_admin,
+)
 
 # Tones by meaning: green is fine, amber needs attention, red is bad or dangerous, grey is off.
 # The colours are in governance/static/portal/admin.css (classes, no inline styles: CSP).
@@ -200,3 +207,22 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReasonActionForm(ActionForm):
+    """The action bar's "reason" box, for actions the audit log should explain."""
+
+    reason = forms.CharField(required=False, max_length=2000, label="Reason")
+
+
+def _reason(request) -> str:
+    return request.POST.get("reason", "").strip()
+
+
+class ManagedAgentFormMixin:
+    """Agent pickers offer only agents the user may change (and validate against them)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agent":
+            kwargs["queryset"] = agents_managed_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,25 +1,20 @@
-"""Admin pages of the registry: a thin shell over the services, limited to what one may see."""
+"""Admin pages of teams and agents: a thin shell over the services, limited to what one may see.
+
+Versions, scopes and grants are in ``access``; resources, connections and workflows in
+``resources``.
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from .. import services
-from ..models import (
-    Agent,
-    AgentVersion,
-    Connection,
-    Scope,
-    ScopeGrant,
-    Team,
-)
+from ..models import Agent, AgentVersion, Connection, ScopeGrant, Team
 from ..permissions import (
-    agents_managed_by,
     can_contain_agent,
     can_decide,
     can_manage_team,
@@ -27,18 +22,8 @@ from ..permissions import (
     is_team_member,
     teams_managed_by,
 )
-from ..services.catalogue import SCOPE_FIELDS
 from ..services.registry import AGENT_FIELDS, TEAM_FIELDS
-from .base import CatalogueAdmin, ReadOnlyInline, TeamScopedAdmin, badge
-
-
-class ReasonActionForm(ActionForm):
-    reason = forms.CharField(required=False, max_length=2000, label="Reason")
-
-
-def _reason(request) -> str:
-    return request.POST.get("reason", "").strip()
-
+from .base import ReadOnlyInline, ReasonActionForm, TeamScopedAdmin, _reason, badge
 
 # Teams -----------------------------------------------------------------------------------------
 
@@ -274,160 +259,4 @@ class AgentAdmin(TeamScopedAdmin):
             services.agent_decommission,
             "decommissioned",
             lambda u, a: can_manage_team(u, a.owner_team_id),
-        )
-
-
-class ManagedAgentFormMixin:
-    """Agent pickers offer only agents the user may change (and validate against them)."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "agent":
-            kwargs["queryset"] = agents_managed_by(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-@admin.register(AgentVersion)
-class AgentVersionAdmin(ManagedAgentFormMixin, TeamScopedAdmin):
-    team_field = "agent__owner_team"
-    list_display = ["agent", "label", "reviewed_badge", "reviewed_by", "created_at"]
-    list_filter = ["reviewed"]
-    search_fields = ["agent__slug", "label", "config_digest"]
-    list_select_related = ["agent", "reviewed_by"]
-    autocomplete_fields = ["agent"]
-    filter_horizontal = ["requested_scopes"]
-    fields = ["agent", "label", "config_digest", "requested_scopes"]
-    actions = ["mark_reviewed"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["reviewed", "reviewed_by", "reviewed_at", "created_at"] if obj else []
-
-    def get_fields(self, request, obj=None):
-        return self.fields + self.get_readonly_fields(request, obj)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # A released version is immutable; only its review is recorded (an action).
-        return False if obj is not None else super().has_change_permission(request)
-
-    @admin.display(description="reviewed", ordering="reviewed")
-    def reviewed_badge(self, obj):
-        return badge("active" if obj.reviewed else "pending", "reviewed" if obj.reviewed else "no")
-
-    def create(self, request, obj, form):
-        data = form.cleaned_data
-        return services.agent_version_add(
-            agent=data["agent"],
-            label=data["label"],
-            config_digest=data["config_digest"],
-            requested_scopes=data.get("requested_scopes", ()),
-            by=request.user,
-        )
-
-    def has_decide_permission(self, request) -> bool:
-        return can_decide(request.user)
-
-    @admin.action(description="Mark selected versions reviewed", permissions=["decide"])
-    def mark_reviewed(self, request, queryset):
-        self.run_service(
-            request,
-            queryset.select_related("agent"),
-            lambda v, **kw: services.agent_version_review(version=v, **kw),
-            "reviewed",
-            by=request.user,
-        )
-
-
-@admin.register(Scope)
-class ScopeAdmin(CatalogueAdmin):
-    list_display = ["name", "resource", "action", "sensitivity_badge", "description"]
-    list_filter = ["sensitivity", ("resource", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["resource"]
-    search_fields = ["name", "description"]
-    fields = ["resource", "action", "name", "sensitivity", "description"]
-
-    def get_readonly_fields(self, request, obj=None):
-        # The name is derived from the resource and action, which are the scope's identity.
-        return ["name", "resource", "action"] if obj else ["name"]
-
-    @admin.display(description="sensitivity", ordering="sensitivity")
-    def sensitivity_badge(self, obj):
-        return badge(obj.sensitivity)
-
-    def create(self, request, obj, form):
-        data = form.cleaned_data
-        return services.scope_create(
-            resource=data["resource"],
-            action=data["action"],
-            description=data.get("description", ""),
-            sensitivity=data["sensitivity"],
-            by=request.user,
-        )
-
-    def update(self, request, obj, form):
-        services.scope_update(scope=obj, data=self.changed(form, SCOPE_FIELDS), by=request.user)
-
-
-@admin.register(ScopeGrant)
-class ScopeGrantAdmin(ManagedAgentFormMixin, TeamScopedAdmin):
-    team_field = "agent__owner_team"
-    list_display = [
-        "agent",
-        "scope",
-        "status_badge",
-        "sensitivity_badge",
-        "granted_by",
-        "expires_at",
-        "created_at",
-    ]
-    list_filter = ["status", "scope__sensitivity"]
-    search_fields = ["agent__slug", "scope__name", "justification"]
-    list_select_related = ["agent", "scope", "granted_by"]
-    autocomplete_fields = ["agent", "scope"]
-    fields = ["agent", "scope", "justification", "expires_at"]
-    actions = ["revoke"]
-    action_form = ReasonActionForm
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        return [*self.fields, "status", "granted_by", "created_at", "ended_at", "ended_by"]
-
-    def get_fields(self, request, obj=None):
-        return self.get_readonly_fields(request, obj) or self.fields
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # A grant is made and ended, never edited.
-        return False if obj is not None else super().has_change_permission(request)
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj):
-        return badge(obj.status)
-
-    @admin.display(description="sensitivity", ordering="scope__sensitivity")
-    def sensitivity_badge(self, obj):
-        return badge(obj.scope.sensitivity)
-
-    def create(self, request, obj, form):
-        data = form.cleaned_data
-        return services.scope_grant(
-            agent=data["agent"],
-            scope=data["scope"],
-            justification=data["justification"],
-            expires_at=data.get("expires_at"),
-            by=request.user,
-        )
-
-    def has_containment_permission(self, request) -> bool:
-        return can_decide(request.user) or is_team_member(request.user)
-
-    @admin.action(description="Revoke selected grants", permissions=["containment"])
-    def revoke(self, request, queryset):
-        self.run_service_where_allowed(
-            request,
-            queryset.select_related("agent", "scope"),
-            lambda user, grant: can_contain_agent(user, grant.agent),
-            lambda g, **kw: services.scope_revoke(grant=g, **kw),
-            "revoked",
-            "You may not revoke some of the selected grants.",
-            by=request.user,
-            reason=_reason(request),
         )

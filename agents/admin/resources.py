@@ -25,8 +25,7 @@ from ..permissions import (
 from ..services.catalogue import RESOURCE_FIELDS
 from ..services.connections import CONNECTION_FIELDS
 from ..services.registry import WORKFLOW_FIELDS
-from .base import TeamScopedAdmin, badge
-from .registry import ManagedAgentFormMixin, ReasonActionForm, _reason
+from .base import ManagedAgentFormMixin, ReasonActionForm, TeamScopedAdmin, _reason, badge
 
 # Resources and connections ---------------------------------------------------------------------
 

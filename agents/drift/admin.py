@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from agents.admin.base import ServiceAdmin, ViewOnlyAdminMixin
-from agents.admin.registry import ReasonActionForm, _reason
+from agents.admin.base import ReasonActionForm, ServiceAdmin, ViewOnlyAdminMixin, _reason
 from agents.permissions import can_decide, restrict
 
 from . import services
