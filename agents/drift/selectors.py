@@ -18,7 +18,7 @@ def _reviewed_version(agent_ref, digest_ref) -> QuerySet[AgentVersion]:
 
 def configuration_known(agent_id: int, digest: str) -> bool:
     """Whether ``digest`` is a reviewed version of the agent or a reviewed observed
-    configuration of it: one query. Once true it stays true (reviews are never withdrawn)."""
+    configuration of it: an EXISTS or two. Once true it stays true (reviews are never withdrawn)."""
     return (
         _reviewed_version(agent_id, digest).exists()
         or ObservedConfiguration.objects.filter(
