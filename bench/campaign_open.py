@@ -16,15 +16,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _scratch import scratch_django
 
 
 def build(agents: int, grants: int) -> None:
@@ -107,23 +102,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="campaign-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
-    os.environ.setdefault("GOVERNANCE_VAR_DIR", tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    scratch_django("campaign-bench-")
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
 
     from agents.models import ScopeGrant
     from governance.reviews.models import ReviewItem, ReviewLine
