@@ -251,23 +251,19 @@ def rows_registry_lists(f: dict[str, float]) -> list[Row]:
 
 
 def parse_campaign_open(out: str) -> dict[str, float]:
-    f: dict[str, float] = {}
-    m = re.search(rf"^{NUM} agents, {NUM} grants on", out, re.M)
-    if m:
-        f["agents"], f["grants"] = _num(m.group(1)), _num(m.group(2))
-    m = re.search(rf"^open median {NUM} s", out, re.M)
-    if m:
-        f["open_s"] = _num(m.group(1))
-    m = re.search(rf"^open: {NUM} queries", out, re.M)
-    if m:
-        f["open_queries"] = _num(m.group(1))
-    m = re.search(
-        rf"^item page: {NUM} lines -> {NUM} queries, {NUM} lines -> {NUM} queries", out, re.M
-    )
-    if m:
-        f["page_lines_a"], f["page_queries_a"] = _num(m.group(1)), _num(m.group(2))
-        f["page_lines_b"], f["page_queries_b"] = _num(m.group(3)), _num(m.group(4))
-    return f
+    return {
+        **_search(out, rf"(?m)^{NUM} agents, {NUM} grants on", "agents", "grants"),
+        **_search(out, rf"(?m)^open median {NUM} s", "open_s"),
+        **_search(out, rf"(?m)^open: {NUM} queries", "open_queries"),
+        **_search(
+            out,
+            rf"(?m)^item page: {NUM} lines -> {NUM} queries, {NUM} lines -> {NUM} queries",
+            "page_lines_a",
+            "page_queries_a",
+            "page_lines_b",
+            "page_queries_b",
+        ),
+    }
 
 
 def rows_campaign_open(f: dict[str, float]) -> list[Row]:
