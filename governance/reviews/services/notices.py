@@ -14,13 +14,9 @@ from django.db.models import Q
 
 from agents.models import Team
 from agents.notices.services import notify
-from agents.permissions import PLATFORM_ADMIN, SECURITY_REVIEWER
+from agents.permissions import PLATFORM_ADMIN, security_reviewers
 
 from ..models import Campaign
-
-
-def _notify(**kwargs) -> None:
-    notify(**kwargs)
 
 
 def reviewers_of(campaign: Campaign) -> list:
@@ -28,7 +24,7 @@ def reviewers_of(campaign: Campaign) -> list:
     named = list(campaign.reviewers.filter(is_active=True))
     if named:
         return named
-    return list(get_user_model().objects.filter(is_active=True, groups__name=SECURITY_REVIEWER))
+    return list(security_reviewers())
 
 
 def platform_admins() -> list:
@@ -48,7 +44,7 @@ def campaign_opened(campaign: Campaign, *, items: int) -> None:
     if not items:
         return
     for user in reviewers_of(campaign):
-        _notify(
+        notify(
             kind="review.assigned",
             subject=f"Access review to do: {campaign.name}",
             body=f"{items} agents to review by {campaign.due_at:%Y-%m-%d %H:%M} UTC.",
@@ -61,7 +57,7 @@ def campaign_opened(campaign: Campaign, *, items: int) -> None:
 def remind(campaign: Campaign, *, step: int, items: int, teams: Iterable[Team]) -> None:
     """Reviewers (what awaits them) and the owning teams (they may answer)."""
     for user in reviewers_of(campaign):
-        _notify(
+        notify(
             kind="review.reminder",
             subject=f"Reminder: {items} agents await your review in {campaign.name}",
             body=f"Due {campaign.due_at:%Y-%m-%d %H:%M} UTC.",
@@ -70,7 +66,7 @@ def remind(campaign: Campaign, *, step: int, items: int, teams: Iterable[Team]) 
             dedupe_key=f"review:{campaign.pk}:remind:{step}:{user.pk}",
         )
     for team in teams:
-        _notify(
+        notify(
             kind="review.reminder",
             subject=f"Your agents are under access review: {campaign.name}",
             body="Answer with a justification for the access they need; reviewers decide.",
@@ -82,7 +78,7 @@ def remind(campaign: Campaign, *, step: int, items: int, teams: Iterable[Team]) 
 
 def escalate(campaign: Campaign, *, step: int, items: int) -> None:
     for user in platform_admins():
-        _notify(
+        notify(
             kind="review.overdue",
             subject=f"Access review overdue: {campaign.name}",
             body=f"{items} agents are still undecided; it was due "
@@ -94,7 +90,7 @@ def escalate(campaign: Campaign, *, step: int, items: int) -> None:
 
 
 def quarantined(campaign: Campaign, *, agent_slug: str, team: Team, credentials: int) -> None:
-    _notify(
+    notify(
         kind="review.quarantine",
         subject=f"{agent_slug} quarantined: its access review is overdue",
         body=f"{credentials} credentials are suspended (grants kept) until a reviewer signs "
