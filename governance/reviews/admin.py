@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from agents.admin.base import ServiceAdmin
+from agents.admin.base import ReadOnlyInline, ServiceAdmin, ViewOnlyAdminMixin
 from agents.permissions import TeamScopedAdminMixin, can_see_everything, is_platform_admin
 
 from .errors import ReviewError
@@ -47,19 +47,8 @@ class ReviewPolicyAdmin(ServiceAdmin):
         review_policy_update(data=self.changed(form, POLICY_FIELDS), by=request.user)
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Campaign)
-class CampaignAdmin(_ReadOnly, admin.ModelAdmin):
+class CampaignAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "coverage", "state", "due_at", "created_by", "created_at"]
     list_filter = ["state", "kind", "coverage"]
     search_fields = ["name"]
@@ -90,13 +79,9 @@ class CampaignAdmin(_ReadOnly, admin.ModelAdmin):
     def has_module_permission(self, request) -> bool:
         return request.user.is_staff and can_see_everything(request.user)
 
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
 
-
-class LineInline(_ReadOnly, admin.TabularInline):
+class LineInline(ReadOnlyInline):
     model = ReviewLine
-    extra = 0
     fields = [
         "kind", "label", "sensitivity", "last_used_at", "uses_30d", "uses_90d", "age_days",
         "recommendation", "reason", "decision", "comment", "result", "result_detail",
@@ -108,7 +93,7 @@ class LineInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(ReviewItem)
-class ReviewItemAdmin(_ReadOnly, TeamScopedAdminMixin, admin.ModelAdmin):
+class ReviewItemAdmin(ViewOnlyAdminMixin, TeamScopedAdminMixin, admin.ModelAdmin):
     team_field = "agent__owner_team"
     list_display = ["agent", "campaign", "risk", "trust_level", "state", "decided_by"]
     list_filter = ["state", "risk"]
@@ -118,7 +103,7 @@ class ReviewItemAdmin(_ReadOnly, TeamScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AgentUsage)
-class AgentUsageAdmin(_ReadOnly, TeamScopedAdminMixin, admin.ModelAdmin):
+class AgentUsageAdmin(ViewOnlyAdminMixin, TeamScopedAdminMixin, admin.ModelAdmin):
     """Last use and 30/90-day uses of an agent's grants, connections and credentials."""
 
     list_display = ["slug", "owner_team", "status", "trust_level"]
