@@ -156,12 +156,13 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if item is None:
         raise Http404
     page = selectors.item_page(item)
-    lines = page["grants"] + page["connections"] + page["credentials"]
     refusal = decide_refusal(request.user, item) if item.is_pending else "decided"
     may_answer = item.is_pending and can_answer(request.user, item)
     posted = request.method == "POST"
     intent = request.POST.get("intent", "") if posted else ""
-    form = ItemDecideForm(request.POST if posted and intent != "answer" else None, lines=lines)
+    form = ItemDecideForm(
+        request.POST if posted and intent != "answer" else None, lines=_lines(page)
+    )
     answer = AnswerForm(request.POST if intent == "answer" else None)
     if posted:
         if intent == "answer":
@@ -182,6 +183,23 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return _run(request, item, lambda: _decide(request, item, form, intent), (
                     "Signed off: every decision applied." if intent == "sign_off"
                     else "Decisions saved."), form)  # fmt: skip
+    return _render_item(
+        request,
+        page,
+        form=form,
+        answer=answer,
+        may_decide=item.is_pending and not refusal,
+        refusal=refusal if item.is_pending else "",
+        may_answer=may_answer,
+        status=_status(form) if intent != "answer" else _status(answer),
+    )
+
+
+def _lines(page: dict) -> list:
+    return page["grants"] + page["connections"] + page["credentials"]
+
+
+def _render_item(request, page: dict, *, form, answer, may_decide, may_answer, refusal, status):
     return render(
         request,
         "portal/reviews/item.html",
@@ -189,12 +207,12 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **page,
             "form": form,
             "answer": answer,
-            "may_decide": item.is_pending and not refusal,
-            "refusal": refusal if item.is_pending else "",
+            "may_decide": may_decide,
+            "refusal": refusal,
             "may_answer": may_answer,
             "section": SECTION,
         },
-        status=_status(form) if intent != "answer" else _status(answer),
+        status=status,
     )
 
 
@@ -211,18 +229,14 @@ def _run(request, item, change, done: str, form):
     except ReviewError as exc:
         form.add_error(None, str(exc))
         page = selectors.item_page(item)
-        lines = page["grants"] + page["connections"] + page["credentials"]
-        return render(
+        return _render_item(
             request,
-            "portal/reviews/item.html",
-            {
-                **page,
-                "form": form if isinstance(form, ItemDecideForm) else ItemDecideForm(lines=lines),
-                "answer": form if isinstance(form, AnswerForm) else AnswerForm(),
-                "may_decide": not decide_refusal(request.user, item),
-                "may_answer": can_answer(request.user, item),
-                "section": SECTION,
-            },
+            page,
+            form=form if isinstance(form, ItemDecideForm) else ItemDecideForm(lines=_lines(page)),
+            answer=form if isinstance(form, AnswerForm) else AnswerForm(),
+            may_decide=not decide_refusal(request.user, item),
+            may_answer=can_answer(request.user, item),
+            refusal="",
             status=400,
         )
     messages.success(request, done)
