@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, Connection, ScopeGrant
+from agents.permissions import can_decide
 from credentials.models import Credential
 from trust.usage.selectors import Usage, usage_evidence
 
@@ -116,10 +117,21 @@ def campaigns_with_counts(user) -> QuerySet[Campaign]:
 
 
 def workbench(user) -> dict[str, Any]:
-    """My open campaigns (assigned to me, or to nobody) and the items waiting in them."""
+    """My open campaigns (assigned to me, or to nobody) and, for an owner who is not a
+    reviewer, their agents' items waiting in them."""
     open_ = campaigns_with_counts(user).filter(state=Campaign.State.OPEN)
     mine = open_.filter(Q(reviewers=user) | Q(reviewers__isnull=True)).distinct()
-    return {"campaigns": mine.order_by("due_at")[:100]}
+    reviewer = can_decide(user)
+    owned = (
+        items_visible_to(user)
+        .filter(state=ReviewItem.State.PENDING)
+        .order_by("campaign__due_at", "agent__slug")
+    )
+    return {
+        "campaigns": mine.order_by("due_at")[:100],
+        "reviewer": reviewer,
+        "owned": [] if reviewer else owned[:100],
+    }
 
 
 # -- the report --------------------------------------------------------------------------------

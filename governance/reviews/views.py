@@ -24,7 +24,6 @@ from agents.permissions import can_decide
 from . import selectors, services
 from .errors import ReviewError, ReviewInvalid
 from .forms import AnswerForm, CampaignOpenForm, ItemDecideForm
-from .models import ReviewItem
 from .permissions import can_answer, decide_refusal, items_visible_to
 
 SECTION = "reviews"
@@ -37,20 +36,10 @@ def _status(form) -> int:
 @login_required
 @require_safe
 def workbench(request: HttpRequest) -> HttpResponse:
-    owned = (
-        items_visible_to(request.user)
-        .filter(state=ReviewItem.State.PENDING)
-        .order_by("campaign__due_at", "agent__slug")
-    )
     return render(
         request,
         "portal/reviews/workbench.html",
-        {
-            **selectors.workbench(request.user),
-            "reviewer": can_decide(request.user),
-            "owned": [] if can_decide(request.user) else owned[:100],
-            "section": SECTION,
-        },
+        {**selectors.workbench(request.user), "section": SECTION},
     )
 
 
