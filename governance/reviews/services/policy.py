@@ -1,4 +1,5 @@
-"""Editing the review policy (one row), audited with before and after."""
+"""Editing the review policy (one row), audited with before and after by the registry's one
+edit helper (``agents.services.edits.edit``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from agents.permissions import is_platform_admin
-from audit.changes import diff, snapshot
-from audit.principals import By, actor_principal
-from audit.services import record
+from agents.services.edits import edit, locked
+from audit.principals import By
 
 from ..errors import ReviewForbidden
 from ..models import ReviewPolicy
@@ -28,23 +28,12 @@ def review_policy_update(*, data: Mapping[str, Any], by: By) -> ReviewPolicy:
     if not isinstance(by, str) and not is_platform_admin(by):
         raise ReviewForbidden("only platform admins change the review policy")
     ReviewPolicy.current()
-    policy = ReviewPolicy.objects.select_for_update().get(pk=1)
-    unknown = sorted(set(data) - set(POLICY_FIELDS))
-    if unknown:
-        raise ReviewForbidden(f"cannot change {', '.join(unknown)} here")
-    before = snapshot(policy, POLICY_FIELDS)
-    for name, value in data.items():
-        setattr(policy, name, value)
-    policy.full_clean()
-    changes = diff(before, snapshot(policy, POLICY_FIELDS))
-    if changes:
-        policy.save()
-        record(
-            actor=actor_principal(by),
-            action="review.policy.update",
-            resource="review:policy",
-            target_type="review_policy",
-            target_id=policy.pk,
-            changes=changes,
-        )
-    return policy
+    return edit(
+        locked(ReviewPolicy, 1),
+        data=data,
+        fields=POLICY_FIELDS,
+        by=by,
+        action="review.policy.update",
+        resource="review:policy",
+        target_type="review_policy",
+    )
