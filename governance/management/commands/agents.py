@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -35,6 +34,7 @@ from agents.models import Agent, Scope, Team
 from agents.permissions import can_contain_agent, can_manage_agent, can_manage_team
 from credentials.errors import CredentialError
 from credentials.services import credential_issue
+from governance.management.acting import acting_user
 
 # action → (service, may the acting user do it?); suspend is containment, open to reviewers.
 LIFECYCLE = {
@@ -164,7 +164,7 @@ class Command(BaseCommand):
         team = Team.objects.filter(slug=options["team"]).first()
         if team is None:
             raise CommandError(f"no team with slug {options['team']!r}")
-        by = self._acting_user(options.get("by"))
+        by = acting_user(options.get("by"))
         if by is not None and not can_manage_team(by, team.pk):
             raise CommandError(f"user {by.username!r} may not manage agents of team {team.slug!r}")
         if Agent.objects.filter(slug=options["slug"]).exists():
@@ -223,7 +223,7 @@ class Command(BaseCommand):
     def _lifecycle(self, action: str, options) -> dict[str, Any]:
         agent = self._agent(options["slug"])
         service, allowed = LIFECYCLE[action]
-        by = self._acting_user(options.get("by"))
+        by = acting_user(options.get("by"))
         if by is not None and not allowed(by, agent):
             raise CommandError(f"user {by.username!r} may not {action} agent {agent.slug!r}")
         service(agent=agent, by=by, reason=options["reason"])
@@ -236,7 +236,7 @@ class Command(BaseCommand):
             observed = rows.filter(digest=options["digest"]).first()
             if observed is None:
                 raise CommandError(f"agent {agent.slug!r} never presented {options['digest']!r}")
-            by = self._acting_user(options.get("by"))
+            by = acting_user(options.get("by"))
             configuration_review(observed=observed, by=by, reason=options["reason"])
             rows = rows.filter(pk=observed.pk)
         elif options["unreviewed"]:
@@ -263,15 +263,6 @@ class Command(BaseCommand):
         if agent is None:
             raise CommandError(f"no agent with slug {slug!r}")
         return agent
-
-    def _acting_user(self, username: str | None):
-        """The named active user; ``None`` (no ``--by``) means ``system``."""
-        if not username:
-            return None
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise CommandError(f"no active user {username!r}")
-        return user
 
     def _emit(self, result, *, as_json: bool) -> None:
         if as_json:

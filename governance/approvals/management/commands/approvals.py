@@ -15,12 +15,12 @@ import json
 import uuid
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.approvals.errors import ApprovalError
 from governance.approvals.models import ApprovalRequest
 from governance.approvals.services import approval_decide
+from governance.management.acting import acting_user
 
 
 def approval_as_dict(a: ApprovalRequest) -> dict[str, Any]:
@@ -72,9 +72,7 @@ class Command(BaseCommand):
         elif action == "show":
             result = approval_as_dict(self._approval(options["id"]))
         else:
-            user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-            if user is None:
-                raise CommandError(f"no active user {options['by']!r}")
+            user = acting_user(options["by"], required=True)
             try:
                 decided = approval_decide(
                     approval=self._approval(options["id"]),

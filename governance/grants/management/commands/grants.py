@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from agents.errors import RegistryError
 from agents.models import AgentVersion, Scope
 from agents.permissions import agents_managed_by
+from governance.management.acting import acting_user
 
 from ...models import GrantRequest
 from ...permissions import grant_requests_visible_to, scope_reviews_visible_to
@@ -90,9 +90,7 @@ class Command(BaseCommand):
                 p.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args, **options):
-        by = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if by is None:
-            raise CommandError(f"no active user {options['by']!r}")
+        by = acting_user(options["by"], required=True)
         try:
             result = getattr(self, f"_{options['action'].replace('-', '_')}")(options, by)
         except RegistryError as exc:

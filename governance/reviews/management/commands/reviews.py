@@ -26,20 +26,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from agents.models import Team
+from governance.management.acting import acting_user
 
 from ... import selectors, services
 from ...errors import ReviewError
 from ...models import Campaign, ReviewItem
 from ...permissions import items_visible_to
-
-
-def _user(username: str | None):
-    if not username:
-        return None
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(f"no active user {username!r}")
-    return user
 
 
 def _reader(by):
@@ -127,7 +119,7 @@ class Command(BaseCommand):
             p.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args, **options):
-        by = _user(options.get("by"))
+        by = acting_user(options.get("by"))
         try:
             result = getattr(self, f"do_{options['action']}")(options, by)
         except ReviewError as exc:
@@ -162,7 +154,7 @@ class Command(BaseCommand):
             coverage=o["coverage"],
             team=team,
             min_sensitivity=o["min_sensitivity"],
-            reviewers=[_user(u) for u in o["reviewer"]],
+            reviewers=[acting_user(u) for u in o["reviewer"]],
             due_at=due,
         )
         return {**campaign_as_dict(campaign), "items": campaign.items.count()}
