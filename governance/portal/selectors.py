@@ -18,6 +18,7 @@ from credentials.models import Credential
 from trust.attestations.selectors import agent_attestations
 from trust.usage.selectors import usage_evidence
 
+from ..reviews.selectors import connection_rows
 from .sentences import sentence
 
 HISTORY = 20
@@ -52,7 +53,8 @@ def agent_page(agent: Agent, user) -> dict[str, Any]:
 
 
 def _usage(agent: Agent, now) -> dict[str, Any]:
-    """Grants and credentials, each with its use as the audit log's aggregator knows it."""
+    """Grants, credentials and connections, each with its use as the audit log's aggregator
+    knows it (one read of the evidence for the whole page)."""
     evidence = usage_evidence(agent_ids=[agent.pk], now=now)
     grants = agent.grants.active().select_related("scope", "granted_by").order_by("scope__name")
     credentials = Credential.objects.filter(agent=agent).order_by("-created_at")[:CREDENTIALS]
@@ -60,4 +62,8 @@ def _usage(agent: Agent, now) -> dict[str, Any]:
         "grants": [(g, evidence.grant(agent.pk, g.scope.name)) for g in grants],
         "credentials": [(c, evidence.credential(c.pk)) for c in credentials],
         "usage_as_of": evidence.as_of,
+        "connection_usage": {
+            "as_of": evidence.as_of,
+            "connections": connection_rows(agent, evidence),
+        },
     }

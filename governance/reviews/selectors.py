@@ -1,8 +1,8 @@
 """Reads for the review screens, the API and the report; each a fixed number of queries.
 
 ``agent_evidence`` is the usage evidence of one agent's grants, connections and credentials,
-read from ``trust.usage.selectors.usage_evidence`` (the one source of usage), for the agent
-page, the API and the admin.
+read from ``trust.usage.selectors.usage_evidence`` (the one source of usage), for the API and
+the admin; the agent page reads the evidence once and adds ``connection_rows`` to it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils import timezone
 from agents.models import Agent, Connection, ScopeGrant
 from agents.permissions import can_decide
 from credentials.models import Credential
-from trust.usage.selectors import Usage, usage_evidence
+from trust.usage.selectors import Usage, UsageEvidence, usage_evidence
 
 from .build import LIVE_CREDENTIALS, usage_key
 from .models import Campaign, Decision, ReviewItem, ReviewLine, ReviewPolicy
@@ -61,12 +61,7 @@ def agent_evidence(
     if "grants" in parts:
         out["grants"] = _grant_rows(agent, ev, now)
     if "connections" in parts:
-        out["connections"] = [
-            EvidenceRow("connection", slug, ev.connection(agent.pk, slug), ", ".join(actions))
-            for slug, actions in Connection.objects.filter(agent=agent)
-            .order_by("resource__slug")
-            .values_list("resource__slug", "allowed_actions")
-        ]
+        out["connections"] = connection_rows(agent, ev)
     if "credentials" in parts:
         out["credentials"] = [
             EvidenceRow("credential", pk, ev.credential(pk), status)
@@ -75,6 +70,16 @@ def agent_evidence(
             .values_list("pk", "status")
         ]
     return out
+
+
+def connection_rows(agent: Agent, ev: UsageEvidence) -> list[EvidenceRow]:
+    """The agent's connections with their use, from evidence already read (one query)."""
+    return [
+        EvidenceRow("connection", slug, ev.connection(agent.pk, slug), ", ".join(actions))
+        for slug, actions in Connection.objects.filter(agent=agent)
+        .order_by("resource__slug")
+        .values_list("resource__slug", "allowed_actions")
+    ]
 
 
 def _grant_rows(agent: Agent, ev, now: dt.datetime) -> list[EvidenceRow]:
