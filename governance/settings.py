@@ -18,6 +18,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from governance import logs
+from governance.api_settings import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: F401
+from governance.email_settings import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -223,54 +225,7 @@ WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 
 # The largest page any list endpoint returns (``?limit=`` above it is clamped).
 API_MAX_PAGE_SIZE = 200
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "agents.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "governance.pagination.BoundedLimitOffsetPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Agent governance portal API",
-    "DESCRIPTION": "Management API, decision point and OAuth 2.0 endpoints for AI agents.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # The OAuth endpoints, the decision point and self-rotation are plain Django views: their
-    # operations are added by governance/api_schema.py.
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "governance.api_schema.add_plain_views",
-    ],
-    # One name per choice set, so the schema (and check --deploy) has no enum collisions.
-    "ENUM_NAME_OVERRIDES": {
-        "AgentStatusEnum": "agents.models.Agent.Status",
-        "GrantStatusEnum": "agents.models.ScopeGrant.Status",
-        "GrantRequestStatusEnum": "governance.grants.models.GrantRequest.Status",
-        "RunStatusEnum": "agents.models.WorkflowRun.Status",
-        "TrustLevelEnum": "agents.models.TrustLevel",
-        "SensitivityEnum": "agents.models.Sensitivity",
-        "CredentialStatusEnum": "credentials.models.Credential.Status",
-        "CredentialKindEnum": "credentials.models.Credential.Kind",
-        "ApprovalStatusEnum": "governance.approvals.models.ApprovalRequest.Status",
-        "ClaimTypeEnum": "trust.attestations.models.ClaimType",
-        "AttestationResultEnum": "trust.attestations.models.Result",
-        "AttestorStatusEnum": "trust.attestations.models.Attestor.Status",
-        "AttestorAlgorithmEnum": "trust.attestations.models.KEY_ALGORITHMS",
-        "ReviewDecisionEnum": "governance.reviews.models.Decision",
-        "CampaignStateEnum": "governance.reviews.models.Campaign.State",
-        "ReviewItemStateEnum": "governance.reviews.models.ReviewItem.State",
-    },
-}
+# REST_FRAMEWORK and SPECTACULAR_SETTINGS: governance/api_settings.py (imported above).
 
 # Celery: JSON only, time limits everywhere, tasks acknowledged after they finish.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -305,27 +260,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "governance.beat.scheduler:SingleBeatScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# Email (notices): EMAIL_URL (smtp://, smtp+tls://user:password@host:587, smtp+ssl://,
-# consolemail://, filemail:///path) or the EMAIL_HOST family; with neither, the embedded default
-# writes each message as a file under var/mail/ (nothing leaves the machine).
-if "EMAIL_URL" in env:
-    _email = env.email_url("EMAIL_URL")
-    if _email.get("EMAIL_FILE_PATH") and not _email["EMAIL_FILE_PATH"].startswith("/"):
-        # django-environ drops the root of filemail:///var/mail; the URL means an absolute path.
-        _email["EMAIL_FILE_PATH"] = "/" + _email["EMAIL_FILE_PATH"]
-    # django-environ's documented way: the EMAIL_* names it parsed become settings.
-    vars().update({name: value for name, value in _email.items() if value is not None})
-elif "EMAIL_HOST" in env:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = env.str("EMAIL_HOST")
-    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
-    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
-    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
-    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# Email (notices): EMAIL_URL, the EMAIL_HOST family, or files under var/mail/ by default
+# (governance/email_settings.py says which wins).
+vars().update(email_settings(env, VAR_DIR))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # seconds; a hung server fails the attempt
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Agent governance <governance@localhost>"
