@@ -17,7 +17,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
@@ -104,13 +106,30 @@ def _fuzz_operation(operation, headers, candidates, stats, statuses) -> None:
         stats["failures"].append(f"{operation.label}: {str(exc)[:3000]}")
 
 
+@pytest.fixture
+def wsgi_app():
+    """The WSGI app on the test's own connection, as Django's test client runs it.
+
+    A bare ``WSGIHandler`` closes the connection at the end of each request when it is not in
+    autocommit, which it never is inside a test's transaction: on PostgreSQL every later query
+    would meet a closed connection (SQLite's in-memory database ignores the close).
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield WSGIHandler()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.parametrize("role", ["platform admin", "team member"])
-def test_the_whole_schema_as(role, fuzz_org):
+def test_the_whole_schema_as(role, fuzz_org, wsgi_app):
     user = fuzz_org["root"] if role == "platform admin" else fuzz_org["alice"]
     others = [api_token_create(user=user, name=f"spare-{i}")[0].pk for i in range(2)]
     _token, raw = api_token_create(user=user, name="fuzz")
     candidates = {**_candidates(fuzz_org), "token_id": others}
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app)
     stats = _fuzz(schema, {"Authorization": f"Bearer {raw}"}, candidates)
     print(
         f"\nschemathesis as {role}: {stats['operations']} operations, {stats['cases']} cases, "
