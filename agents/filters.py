@@ -13,6 +13,8 @@ import django_filters as df
 from django import forms
 from django.db.models import Q, QuerySet
 
+from audit.datetimes import UtcIsoDateTimeFilter
+
 from .models import Agent, TrustLevel
 
 
@@ -21,8 +23,8 @@ class AgentFilter(df.FilterSet):
     status = df.ChoiceFilter(choices=Agent.Status.choices, empty_label="Any status")
     trust_level = df.ChoiceFilter(choices=TrustLevel.choices, empty_label="Any trust")
     owner_team = df.CharFilter(field_name="owner_team__slug", label="Owning team (slug)")
-    created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Agent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters as df
 from django.db.models import Q
 
+from .datetimes import UtcIsoDateTimeFilter
 from .models import AuditEntry
 
 
@@ -19,8 +20,8 @@ class AuditEntryFilter(df.FilterSet):
     token = df.CharFilter(field_name="token_jti", label="Token jti")
     credential = df.CharFilter(field_name="credential_id")
     request_id = df.CharFilter(field_name="request_id")
-    since = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = df.OrderingFilter(fields=("created_at", "seq", "id", "actor", "action"))
 
     class Meta:

@@ -30,6 +30,7 @@ from agents.permissions import (
     is_team_member,
     teams_managed_by,
 )
+from audit.datetimes import UtcDateTimeField
 
 from . import services
 from .errors import CredentialError
@@ -46,7 +47,7 @@ class IssueForm(forms.Form):
         help_text="For a public key: the P-256 or Ed25519 public JWK (JSON). Never a private key.",
     )
     label = forms.CharField(required=False, max_length=200)
-    expires_at = forms.DateTimeField(required=False, help_text="Optional, UTC.")
+    expires_at = UtcDateTimeField(required=False, help_text="Optional, UTC.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

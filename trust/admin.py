@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from agents.admin.base import ServiceAdmin
 from agents.models import TrustLevel
 from agents.permissions import can_decide, can_see_everything, is_platform_admin
+from audit.datetimes import UtcDateTimeField
 
 from .attestations import admin as _attestations_admin  # noqa: F401  (registers its admins)
 from .errors import TrustError
@@ -56,7 +57,7 @@ def breakdown_html(factors: list[dict]) -> str:
 
 class PinForm(forms.ModelForm):
     pin_level = forms.ChoiceField(choices=TrustLevel.choices, label="Pin level")
-    pin_expires_at = forms.DateTimeField(
+    pin_expires_at = UtcDateTimeField(
         required=False, label="Pin until", help_text="Empty: the policy's longest pin."
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Audited.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import django_filters as df
 
+from audit.datetimes import UtcIsoDateTimeFilter
+
 from ..models import (
     AgentVersion,
     Connection,
@@ -45,7 +47,7 @@ class ScopeGrantFilter(df.FilterSet):
     agent = df.CharFilter(field_name="agent__slug")
     scope = df.CharFilter(field_name="scope__name")
     owner_team = df.CharFilter(field_name="agent__owner_team__slug")
-    expires_before = df.IsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
+    expires_before = UtcIsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
 
     class Meta:
         model = ScopeGrant
@@ -83,7 +85,7 @@ class WorkflowFilter(df.FilterSet):
 
 class WorkflowRunFilter(df.FilterSet):
     workflow = df.CharFilter(field_name="workflow__slug")
-    started_after = df.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_after = UtcIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
 
     class Meta:
         model = WorkflowRun

@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from agents.models import Sensitivity, Team
 from agents.permissions import PLATFORM_ADMIN, SECURITY_REVIEWER
+from audit.datetimes import UtcDateTimeField
 
 from .errors import ReviewInvalid
 from .models import Campaign, Decision, ReviewLine
@@ -47,7 +48,7 @@ class CampaignOpenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None: every security reviewer.",
     )
-    due_at = forms.DateTimeField(
+    due_at = UtcDateTimeField(
         required=False,
         label="Due",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

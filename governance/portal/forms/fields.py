@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from agents.models import AgentVersion, Scope
+from audit.datetimes import UtcDateTimeField
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 ACTION_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -17,7 +18,7 @@ DIGEST_RE = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
-class FutureDateTimeField(forms.DateTimeField):
+class FutureDateTimeField(UtcDateTimeField):
     """A date and time picker (``datetime-local``, read as UTC) that must lie in the future."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL)
