@@ -47,6 +47,14 @@ SCHEDULE: tuple[Periodic, ...] = (
         "level in batches (a history row only where the outcome changed).",
     ),
     Periodic(
+        name="Prune trust history and usage",
+        task="trust.prune",
+        every_seconds=86400,
+        description="Deletes trust history rows and hourly usage counters older than the trust "
+        "policy's retention windows (keeping each agent's latest row and, longer, its level "
+        "changes), in batches, with one audit entry per run.",
+    ),
+    Periodic(
         name="Expire lapsed scope grants",
         task="agents.expire_grants",
         every_seconds=60,

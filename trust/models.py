@@ -6,12 +6,16 @@ point without importing ``trust``); this app is their only writer.
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from agents.models import Agent, TrustLevel
+
+from .usage.models import EVIDENCE_DAYS
 
 
 class AgentTrust(Agent):
@@ -81,6 +85,20 @@ class TrustPolicy(models.Model):
     new_resource_days = _days(7, 1, 90, "A resource first used within this many days is new.")
     # Pins.
     pin_max_days = _days(30, 1, 365, "Longest a pin may last.")
+    # Retention (``trust.retention``): what the daily prune keeps.
+    history_keep_days = _days(
+        30, 1, 3650, "History rows older than this are deleted (each agent's latest is kept)."
+    )
+    level_change_keep_days = _days(
+        365, 1, 3650, "History rows that changed the level are kept this long."
+    )
+    usage_keep_days = _days(
+        100,
+        EVIDENCE_DAYS,
+        3650,
+        f"Hourly usage counters older than this are deleted (access reviews count uses over "
+        f"{EVIDENCE_DAYS} days; last use is kept for ever).",
+    )
     # Who and why.
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=200)
@@ -110,8 +128,33 @@ class TrustPolicy(models.Model):
                 errors[name] = f"The four weights must sum to 100 (they sum to {total})."
         if self.pending_min >= self.trusted_min:
             errors["pending_min"] = "The PENDING threshold must be below the TRUSTED threshold."
+        errors.update(self._retention_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _retention_errors(self) -> dict[str, str]:
+        """Windows the prune must not cut into: what the signals still read."""
+        values = (
+            self.history_keep_days,
+            self.level_change_keep_days,
+            self.usage_keep_days,
+            self.behaviour_window_days,
+            self.volume_window_hours,
+        )
+        if not all(isinstance(v, int) for v in values):
+            return {}
+        errors = {}
+        if self.level_change_keep_days < self.history_keep_days:
+            errors["level_change_keep_days"] = (
+                "Level changes must be kept at least as long as the rest of the history "
+                f"({self.history_keep_days} days)."
+            )
+        needed = max(self.behaviour_window_days, math.ceil(self.volume_window_hours / 24))
+        if self.usage_keep_days < needed:
+            errors["usage_keep_days"] = (
+                f"The behaviour signals read {needed} days of hourly counters; keep at least that."
+            )
+        return errors
 
 
 class TrustPin(models.Model):
@@ -157,6 +200,9 @@ class TrustComputation(models.Model):
     policy = models.ForeignKey(TrustPolicy, on_delete=models.PROTECT, related_name="+")
     factors = models.JSONField(default=list)
     fingerprint = models.CharField(max_length=32)
+    # The first row of the agent, or a level other than its previous row's: the prune keeps
+    # these for ``level_change_keep_days`` (the chart's steps), the others ``history_keep_days``.
+    level_changed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-computed_at", "-id"]

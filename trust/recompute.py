@@ -45,6 +45,7 @@ HISTORY_COLUMNS = (
     "policy_id",
     "factors",
     "fingerprint",
+    "level_changed",
 )
 
 
@@ -119,20 +120,23 @@ def _recompute_batch(ids: list[int], ctx: Context, *, span: tuple[int, int] | No
     # Lock the rows: a pin or another recomputation of the same agents waits for this batch.
     list(Agent.objects.select_for_update().filter(batch.q("pk")).values_list("pk", flat=True))
     facts = load_facts(ids, ctx, span=span)
-    latest = dict(
-        TrustComputation.objects.filter(
+    latest = {
+        agent_id: (fingerprint, level)
+        for agent_id, fingerprint, level in TrustComputation.objects.filter(
             pk__in=TrustComputation.objects.filter(batch.q())
             .values("agent_id")
             .annotate(last=Max("pk"))
             .values("last")
-        ).values_list("agent_id", "fingerprint")
-    )
+        ).values_list("agent_id", "fingerprint", "level")
+    }
     history, updates, changes = [], [], []
     for agent_id, fact in facts.items():
         outcome = compute(fact, ctx)
         fingerprint = outcome.fingerprint
-        if latest.get(agent_id) != fingerprint:
-            history.append(_history_row(outcome, fingerprint, ctx))
+        before = latest.get(agent_id)
+        if before is None or before[0] != fingerprint:
+            changed = before is None or before[1] != outcome.level
+            history.append(_history_row(outcome, fingerprint, ctx, level_changed=changed))
         if (outcome.score, outcome.level) != (fact.trust_score, fact.trust_level):
             updates.append((outcome.score, outcome.level, ctx.now, ctx.now, agent_id))
             if outcome.level != fact.trust_level:
@@ -152,7 +156,7 @@ def _recompute_batch(ids: list[int], ctx: Context, *, span: tuple[int, int] | No
     return Summary(len(facts), len(history), len(updates), len(changes))
 
 
-def _history_row(outcome: Outcome, fingerprint: str, ctx: Context) -> tuple:
+def _history_row(outcome: Outcome, fingerprint: str, ctx: Context, *, level_changed: bool) -> tuple:
     return (
         outcome.agent_id,
         ctx.now,
@@ -164,6 +168,7 @@ def _history_row(outcome: Outcome, fingerprint: str, ctx: Context) -> tuple:
         ctx.policy.pk,
         outcome.factors_json(),
         fingerprint,
+        level_changed,
     )
 
 
@@ -176,7 +181,7 @@ def _insert_history(rows: list[tuple]) -> None:
     else:
         adapt = connection.ops.adapt_datetimefield_value
         rows = [
-            (r[0], adapt(r[1]), *r[2:5], json.dumps(r[5]), *r[6:8], json.dumps(r[8]), r[9])
+            (r[0], adapt(r[1]), *r[2:5], json.dumps(r[5]), *r[6:8], json.dumps(r[8]), *r[9:])
             for r in rows
         ]
     upsert(TrustComputation, HISTORY_COLUMNS, (), rows)

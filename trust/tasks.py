@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 
 from .recompute import recompute_agents, recompute_all
+from .retention import trust_prune
 from .services import trust_pins_expire
 
 log = logging.getLogger(__name__)
@@ -40,4 +41,25 @@ def recompute_every_agent() -> dict[str, int]:
         "written": summary.written,
         "level_changes": summary.level_changes,
         "pins_expired": len(expired),
+    }
+
+
+# A run deletes for at most this long, then audits what it did; the next run goes on.
+PRUNE_SECONDS = 600.0
+
+
+@shared_task(name="trust.prune", ignore_result=True, time_limit=900, soft_time_limit=840)
+def prune() -> dict[str, int]:
+    """Delete trust history and hourly usage past the policy's windows (one audit entry)."""
+    result = trust_prune(max_seconds=PRUNE_SECONDS, reason="scheduled retention")
+    log.info(
+        "trust: pruned %d history rows and %d hourly usage rows%s",
+        result.history_rows,
+        result.usage_rows,
+        "" if result.complete else " (time budget spent; the next run goes on)",
+    )
+    return {
+        "history_rows": result.history_rows,
+        "usage_rows": result.usage_rows,
+        "complete": int(result.complete),
     }

@@ -106,13 +106,18 @@ def usage_rebuild(*, batch_size: int | None = None) -> FoldResult:
     for the duration: run it when the server is quiet.
     """
     from .baselines import BASELINES, baselines_update
+    from .prune import PRUNE
 
     with transaction.atomic():
         mark = watermark()
         watermark(BASELINES)
         for model in (UsageHour, UsageTotal, UsageBaseline):
             model.objects.all().delete()
-        UsageWatermark.objects.filter(pk__in=[USAGE, BASELINES]).update(position=0, through=None)
+        # The refolded hours start again from the oldest entry the log still has; the prune
+        # starts again from there too.
+        UsageWatermark.objects.filter(pk__in=[USAGE, BASELINES, PRUNE]).update(
+            position=0, through=None
+        )
         del mark
         result = usage_fold(batch_size=batch_size)
         baselines_update()

@@ -13,6 +13,10 @@ from django.db import models
 from agents.models import Agent
 
 NO_CREDENTIAL = ""  # credential_id of events without one (a NULL would defeat the unique keys)
+# Access reviews' evidence counts uses over these windows (``selectors.usage_evidence``): the
+# hourly counters must be kept at least the longest of them (``TrustPolicy.usage_keep_days``).
+EVIDENCE_WINDOWS_DAYS = (30, 90)
+EVIDENCE_DAYS = max(EVIDENCE_WINDOWS_DAYS)
 
 
 class UsageWatermark(models.Model):
@@ -20,7 +24,8 @@ class UsageWatermark(models.Model):
 
     ``usage``: ``position`` is the last folded audit ``seq``; ``through`` the ``created_at`` of
     that entry. ``baselines``: ``position`` is the last hour (hours since the Unix epoch) folded
-    into the baselines.
+    into the baselines. ``usage_prune``: ``position`` is the last hour whose counters were
+    deleted (``prune.usage_prune``).
     """
 
     name = models.CharField(max_length=32, primary_key=True)

@@ -17,9 +17,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .fold import USAGE
-from .models import NO_CREDENTIAL, UsageHour, UsageTotal, UsageWatermark
+from .models import EVIDENCE_WINDOWS_DAYS, NO_CREDENTIAL, UsageHour, UsageTotal, UsageWatermark
 
-WINDOWS_DAYS = (30, 90)
+WINDOWS_DAYS = EVIDENCE_WINDOWS_DAYS
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
     manage.py trust recompute [SLUG ...] [--all]    the engine's recomputation (audited changes)
     manage.py trust set SLUG --level L --reason "…" [--until ISO] [--by USER] [--json]   a pin
     manage.py trust release SLUG --reason "…" [--by USER]
+    manage.py trust prune [--dry-run] [--json]      history and hourly usage past the policy
     manage.py trust attestors list|add|revoke …   (see trust/attestations/cli.py)
 
 ``--by`` must name a security reviewer or platform admin (the same rule as the admin and the
@@ -25,6 +26,7 @@ from agents.permissions import can_decide
 from trust.attestations import cli as attestors_cli
 from trust.errors import TrustError
 from trust.recompute import explain, recompute_agents, recompute_all
+from trust.retention import trust_prune
 from trust.selectors import trust_summary
 from trust.services import trust_pin, trust_pin_release
 
@@ -52,6 +54,9 @@ class Command(BaseCommand):
         rl.add_argument("slug")
         rl.add_argument("--reason", required=True)
         rl.add_argument("--by", metavar="USERNAME")
+        pr = sub.add_parser("prune", help="delete history and hourly usage past the policy")
+        pr.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+        pr.add_argument("--json", action="store_true")
         attestors_cli.add_parser(sub)
 
     def handle(self, *args, **options):
@@ -60,6 +65,8 @@ class Command(BaseCommand):
             return attestors_cli.run(options, self.stdout)
         if action == "recompute":
             return self._recompute(options)
+        if action == "prune":
+            return self._prune(options)
         agent = self._agent(options["slug"])
         try:
             if action == "set":
@@ -115,6 +122,25 @@ class Command(BaseCommand):
         self.stdout.write(
             f"recomputed {summary.agents} agents: {summary.updated} scores or levels changed, "
             f"{summary.level_changes} level changes, {summary.written} history rows"
+        )
+
+    def _prune(self, options) -> None:
+        result = trust_prune(dry_run=options["dry_run"], reason="manage.py trust prune")
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json(), indent=2))
+            return
+        verb = "would delete" if result.dry_run else "deleted"
+        usage = (
+            f"hourly usage before {result.usage_before:%Y-%m-%d %H:00} UTC"
+            if result.usage_before
+            else "no hourly usage (the baselines have folded nothing yet)"
+        )
+        self.stdout.write(
+            f"{verb} {result.history_rows} trust history rows (before "
+            f"{result.history_before:%Y-%m-%d %H:%M}; level changes before "
+            f"{result.level_changes_before:%Y-%m-%d %H:%M}; each agent's latest kept) and "
+            f"{result.usage_rows} rows of {usage}, under policy v{result.policy_version}"
+            + ("" if result.complete else "; stopped early, run it again")
         )
 
     def _explain(self, agent: Agent, as_json: bool) -> None:
