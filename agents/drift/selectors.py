@@ -56,3 +56,25 @@ def configurations_visible(user, *, reviewed: bool | None = None) -> QuerySet:
     elif reviewed is False:
         rows = unreviewed(rows)
     return rows
+
+
+def with_coverage(queryset: QuerySet[ObservedConfiguration]) -> QuerySet[ObservedConfiguration]:
+    """Each row with ``covered``: a reviewed version of its agent carries the digest, so the
+    row holds the agent at nothing any more (a subquery, not a query per row)."""
+    return queryset.annotate(
+        covered=Exists(_reviewed_version(OuterRef("agent_id"), OuterRef("digest")))
+    )
+
+
+def agent_configurations(agent_id: int, *, limit: int) -> list[ObservedConfiguration]:
+    """The agent page's list: the ``limit`` most recently seen, with ``covered``, plus one
+    more row when there are more (the page says so). One query."""
+    rows = ObservedConfiguration.objects.filter(agent_id=agent_id).select_related("reviewed_by")
+    return list(with_coverage(rows).order_by("-last_seen_at", "-pk")[: limit + 1])
+
+
+def awaiting_review(user, *, limit: int) -> list[ObservedConfiguration]:
+    """For the reviewers' workbench: unreviewed configurations of agents ``user`` may see,
+    oldest first, at most ``limit`` plus one (to tell that there are more). One query."""
+    rows = unreviewed(configurations_visible(user).select_related("agent__owner_team"))
+    return list(rows.order_by("first_seen_at", "pk")[: limit + 1])

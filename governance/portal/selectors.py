@@ -11,6 +11,8 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from agents.drift.selectors import agent_configurations
+from agents.drift.services import may_review_configuration
 from agents.models import Agent, Scope
 from agents.permissions import can_contain_agent, can_manage_agent
 from audit.models import AuditEntry
@@ -25,6 +27,7 @@ HISTORY = 20
 VERSIONS = 10
 CREDENTIALS = 20
 ATTESTATIONS = 20
+CONFIGURATIONS = 10
 
 
 def agent_page(agent: Agent, user) -> dict[str, Any]:
@@ -48,7 +51,19 @@ def agent_page(agent: Agent, user) -> dict[str, Any]:
         ],
         "history": [(entry, sentence(entry, subject=agent.principal)) for entry in history],
         "attestations": agent_attestations(agent, at=now, limit=ATTESTATIONS),
+        **configurations(agent, user),
         "now": now,
+    }
+
+
+def configurations(agent: Agent, user) -> dict[str, Any]:
+    """The agent's observed configurations (drift), the most recently seen first, and
+    whether this user may review them (the review service's own rule)."""
+    rows = agent_configurations(agent.pk, limit=CONFIGURATIONS)
+    return {
+        "configurations": rows[:CONFIGURATIONS],
+        "configurations_more": len(rows) > CONFIGURATIONS,
+        "may_review_configuration": may_review_configuration(user, agent),
     }
 
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import access, agents, credentials, lifecycle, notices, resources
+from .views import access, agents, credentials, drift, lifecycle, notices, resources
 
 app_name = "portal"
 
@@ -58,6 +58,11 @@ urlpatterns = [
         f"{AGENT}credentials/<str:credential_id>/revoke/",
         credentials.credential_revoke,
         name="credential-revoke",
+    ),
+    path(
+        f"{AGENT}configurations/<int:configuration_id>/",
+        drift.configuration_detail,
+        name="configuration",
     ),
     path(
         f"{AGENT}<str:action>/",

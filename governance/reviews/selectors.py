@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from agents.drift.selectors import awaiting_review
 from agents.models import Agent, Connection, ScopeGrant
 from agents.permissions import can_decide
 from credentials.models import Credential
@@ -121,9 +122,13 @@ def campaigns_with_counts(user) -> QuerySet[Campaign]:
     )
 
 
+WORKBENCH_CONFIGURATIONS = 50
+
+
 def workbench(user) -> dict[str, Any]:
-    """My open campaigns (assigned to me, or to nobody) and, for an owner who is not a
-    reviewer, their agents' items waiting in them."""
+    """My open campaigns (assigned to me, or to nobody); for an owner who is not a reviewer,
+    their agents' items waiting in them; and the observed configurations (drift) of agents I
+    see that await a review, oldest first."""
     open_ = campaigns_with_counts(user).filter(state=Campaign.State.OPEN)
     mine = open_.filter(Q(reviewers=user) | Q(reviewers__isnull=True)).distinct()
     reviewer = can_decide(user)
@@ -132,10 +137,13 @@ def workbench(user) -> dict[str, Any]:
         .filter(state=ReviewItem.State.PENDING)
         .order_by("campaign__due_at", "agent__slug")
     )
+    drift = awaiting_review(user, limit=WORKBENCH_CONFIGURATIONS)
     return {
         "campaigns": mine.order_by("due_at")[:100],
         "reviewer": reviewer,
         "owned": [] if reviewer else owned[:100],
+        "configurations": drift[:WORKBENCH_CONFIGURATIONS],
+        "configurations_more": len(drift) > WORKBENCH_CONFIGURATIONS,
     }
 
 

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from agents.drift.models import ObservedConfiguration
+from agents.drift.services import configuration_observed
 from agents.models import Agent, Connection, ScopeGrant
 from audit.models import AuditEntry
 from credentials.models import Credential
@@ -44,8 +46,13 @@ def theirs(org):
         "grant_id": str(f.ScopeGrantFactory(agent=agent, scope=org["read"]).pk),
         "connection_id": str(f.ConnectionFactory(agent=agent, resource=org["ledger"]).pk),
         "credential_id": credential_issue(agent=agent, by="system").credential.pk,
+        "configuration_id": str(_observed(agent).pk),
         "action": "suspend",
     }
+
+
+def _observed(agent) -> ObservedConfiguration:
+    return configuration_observed(agent=agent, digest=f.digest(agent.slug), via="form")
 
 
 def _state():
@@ -55,6 +62,7 @@ def _state():
         Connection.objects.count(),
         Credential.objects.filter(status="active").count(),
         AuditEntry.objects.count(),
+        ObservedConfiguration.objects.filter(reviewed_at=None).count(),
     )
 
 
@@ -103,6 +111,7 @@ def test_own_agents_routes_answer(org, route):
         "grant_id": str(f.ScopeGrantFactory(agent=agent, scope=org["read"]).pk),
         "connection_id": str(f.ConnectionFactory(agent=agent, resource=org["ledger"]).pk),
         "credential_id": credential_issue(agent=agent, by="system").credential.pk,
+        "configuration_id": str(_observed(agent).pk),
         "action": "suspend",
     }
     assert client_for(org["alice"]).get(_fill(route, values)).status_code == 200

@@ -2,7 +2,8 @@
 
 The pages are taken from the URL conf (``tests/routes.py``), so a new portal page is counted
 the day it exists. Each is read twice as the owner and as the reviewer, before and after
-10,000 agents (with a version each, half of them the owner's team's) are added: a page whose
+10,000 agents (with a version each, half of them the owner's team's, one in ten with an
+observed configuration awaiting review) are added: a page whose
 count grows with the registry reads it row by row somewhere.
 """
 
@@ -15,6 +16,8 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
 
+from agents.drift.models import ObservedConfiguration
+from agents.drift.services import configuration_observed
 from agents.models import Agent, AgentVersion
 from governance.decisions.services import decision_make
 from tests import factories as f
@@ -39,6 +42,7 @@ def world(settings):
     assert answer.decision == "approval_required"
     team = w.agent.owner_team
     grant = w.agent.grants.active().first()
+    drift = configuration_observed(agent=w.agent, digest=f.digest("drift"), via="form")
     return {
         "agent": w.agent,
         "team": team,
@@ -49,6 +53,7 @@ def world(settings):
             "grant_id": grant.pk,
             "connection_id": w.connection.pk,
             "credential_id": w.agent_credential.pk,
+            "configuration_id": drift.pk,
             "pk": answer.approval.pk,
             "action": "suspend",
             "notice_id": 0,
@@ -91,6 +96,10 @@ def _add_agents(world: dict) -> None:
     AgentVersion.objects.bulk_create(
         AgentVersion(agent=agent, label="1.0.0", config_digest=f.digest(agent.slug))
         for agent in agents
+    )
+    ObservedConfiguration.objects.bulk_create(  # drift awaiting review on one agent in ten
+        ObservedConfiguration(agent=agent, digest=f.digest(f"drift-{agent.slug}"), seen_via="form")
+        for agent in agents[::10]
     )
     Agent.objects.filter(slug__startswith="bulk-").update(
         current_version=Subquery(AgentVersion.objects.filter(agent=OuterRef("pk")).values("pk")[:1])

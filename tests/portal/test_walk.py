@@ -8,7 +8,8 @@ owner suspends the agent and its next token request fails. Every page on the way
 axe-core scan with no serious or critical violation, on both people's screens.
 
 The critical scope is a grant request, which the reviewer approves in the portal. The reviewer
-also runs an access review: revokes the critical scope the agent never used and signs off.
+also runs an access review: revokes the critical scope the agent never used and signs off; and
+reviews a configuration the agent presented that no reviewed version carried (drift).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from agents.drift.services import configuration_observed
 from agents.models import Agent, ScopeGrant, TrustLevel
 from audit.models import AuditEntry
 from credentials.services import credential_issue
@@ -209,10 +211,24 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     assert_accessible(reviewer)
     assert _held(agent) == {"ledger:read"}
 
+    # The agent presented a configuration no reviewed version carries (drift): the reviewer
+    # finds it on her workbench and reviews it on its page.
+    drift = configuration_observed(agent=agent, digest=f.digest("walk drift"), via="form")
+    reviewer.goto(f"{base}/portal/reviews/")
+    assert_accessible(reviewer)  # the workbench, with its drift
+    reviewer.click(f"a[href='/portal/agents/walk-bot/configurations/{drift.pk}/']")
+    assert_accessible(reviewer)
+    reviewer.fill("main textarea[name=reason]", "built by CI from the tagged release")
+    reviewer.click("button:has-text('Mark reviewed')")
+    reviewer.wait_for_selector(".messages li.success")
+    drift.refresh_from_db()
+    assert drift.reviewed_by == rita
+
     # The reviewer reads the agent's Trust card: the pin she set, and why the score is what
-    # it is, in words.
+    # it is, in words; and the agent's observed configurations.
     reviewer.goto(f"{base}/portal/agents/walk-bot/")
     assert_accessible(reviewer)
+    assert reviewer.locator(f"tr[data-configuration='{drift.pk}']").count() == 1
     trust = reviewer.locator("section[aria-labelledby=h-trust]")
     assert trust.locator(".pin .badge.trust-pending").count() == 1
     assert trust.locator("#h-trust-breakdown").count() == 1

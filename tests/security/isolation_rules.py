@@ -534,6 +534,7 @@ RULES: dict[str, Rule] = {
     "admin/agents/observedconfiguration/<path:object_id>/delete/": R(""),
     "admin/agents/observedconfiguration/<path:object_id>/change/": R(""),
     "admin/agents/observedconfiguration/<path:object_id>/": R(""),  # a redirect to the change page
+    "portal/agents/<slug:slug>/configurations/<int:configuration_id>/": R(""),
     "admin/reviews/reviewpolicy/": R("admin", change="admin"),
     "admin/reviews/reviewpolicy/add/": R("admin", change="admin"),
     "admin/reviews/reviewpolicy/<path:object_id>/history/": R(""),

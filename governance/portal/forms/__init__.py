@@ -3,6 +3,7 @@
 from .access import ConnectionForm, GrantRequestForm
 from .agents import (
     AgentRegisterForm,
+    ConfigurationReviewForm,
     DecommissionForm,
     ReasonForm,
     VersionForm,
@@ -11,6 +12,7 @@ from .credentials import CredentialIssueForm, CredentialRevokeForm, CredentialRo
 
 __all__ = [
     "AgentRegisterForm",
+    "ConfigurationReviewForm",
     "ConnectionForm",
     "CredentialIssueForm",
     "CredentialRevokeForm",

@@ -87,3 +87,15 @@ class VersionForm(VersionFieldsMixin, forms.Form):
         if version_label_taken(self.agent, label):
             raise ValidationError(f"{self.agent.slug} already has a version {label}.")
         return label
+
+
+class ConfigurationReviewForm(forms.Form):
+    """What a reviewer checked before accepting a configuration the agent presented."""
+
+    reason = forms.CharField(
+        max_length=2000,  # as the API's review action
+        strip=True,
+        label="What was checked",
+        help_text="For example the build that produced it. Recorded in the audit log.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
