@@ -45,8 +45,21 @@ def org():
     }
 
 
+@pytest.fixture(scope="session")
+def _stray_sessions_ended(django_db_setup, django_db_blocker):
+    """At the end of the run, before the test database is dropped: see _end_stray_sessions.
+
+    Not after each browser test: the test body's database connection is not the one a fixture
+    sees (Playwright's sync API runs the body in a context of its own), so ending "every other
+    session" there ended the body's too, and the next browser test in the same process began
+    with a terminated connection (PostgreSQL, without xdist spreading the two apart)."""
+    yield
+    with django_db_blocker.unblock():
+        _end_stray_sessions()
+
+
 @pytest.fixture
-def browser(monkeypatch):
+def browser(monkeypatch, _stray_sessions_ended):
     """Headless chromium; ``browser.new_context()`` gives each person their own cookies."""
     from playwright.sync_api import sync_playwright
 
@@ -61,7 +74,6 @@ def browser(monkeypatch):
             yield launched
         finally:
             launched.close()
-    _end_stray_sessions()
 
 
 @pytest.fixture
@@ -77,7 +89,7 @@ def _end_stray_sessions() -> None:
     """End database sessions the live server's request threads left open (PostgreSQL).
 
     Their threads are gone but the sessions stay idle and would stop pytest from dropping the
-    test database at the end of the run. Nothing else uses this worker's test database now.
+    test database at the end of the run. Nothing else uses this worker's test database then.
     """
     from django.db import connection
 

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 browser = portal_fixtures.browser  # the portal's chromium fixtures
 browser_page = portal_fixtures.browser_page
+_stray_sessions_ended = portal_fixtures._stray_sessions_ended  # what ``browser`` asks for
 
 PAGES = ["/portal/login/", "/admin/login/", "/api/schema/redoc/", "/api/schema/ui/", "/portal/"]
 
