@@ -216,11 +216,22 @@ def test_the_production_topology_end_to_end(tmp_path, redis_url):
             "the sequencer did not chain the entries",
             log,
         )
-        # /metrics: both gunicorn workers' counts (and the Celery worker's) added up.
-        scraped = _samples(httpx.get(f"{base}/metrics").text)
+        # /metrics: both gunicorn workers' counts (and the Celery worker's) added up. The
+        # worker counts a task once it has returned, a moment after its commit chained the
+        # entries: scrape until that count is there.
+        scraped: dict = {}
 
         def sample(name, **labels):
             return scraped.get((name, frozenset(labels.items())), 0)
+
+        def sequencer_counted() -> bool:
+            scraped.update(_samples(httpx.get(f"{base}/metrics").text))
+            return (
+                sample("governance_celery_tasks_total", task="audit.sequence", outcome="succeeded")
+                >= 1
+            )
+
+        _wait_for(sequencer_counted, "no succeeded audit.sequence task in /metrics", log)
 
         assert (
             sample(
@@ -236,9 +247,6 @@ def test_the_production_topology_end_to_end(tmp_path, redis_url):
         assert sample("governance_decisions_total", outcome="deny", reason="agent_inactive") == 1
         assert sample("governance_decision_seconds_count") == RATE_LIMIT + 2
         assert sample("governance_token_seconds_count") == 1
-        assert (
-            sample("governance_celery_tasks_total", task="audit.sequence", outcome="succeeded") >= 1
-        )
 
         verify = subprocess.run(
             [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "audit", "verify"],
