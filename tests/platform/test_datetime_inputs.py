@@ -15,9 +15,9 @@ import pytest
 
 from credentials.models import Credential
 from tests.portal.conftest import client_for
-from tests.portal.conftest import org as org  # noqa: F401  (a fixture)
+from tests.portal.conftest import org as org  # a fixture
 
-from .test_pagination import admin_client as admin_client  # noqa: F401  (a fixture)
+from .test_pagination import admin_client as admin_client  # a fixture
 from .test_pagination import list_urls
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def _datetime_filters(client) -> dict[str, list[str]]:
     return found
 
 
-def test_every_date_time_filter_reads_any_offset_in_utc(admin_client):  # noqa: F811
+def test_every_date_time_filter_reads_any_offset_in_utc(admin_client):
     filters = _datetime_filters(admin_client)
     urls = set(list_urls(admin_client))
     checked = 0
@@ -53,7 +53,7 @@ def test_every_date_time_filter_reads_any_offset_in_utc(admin_client):  # noqa: 
     assert checked >= 5, filters  # runs, agents, grants and the audit log's since/until at least
 
 
-def test_a_far_offset_in_a_portal_form_is_the_same_moment_in_utc(org):  # noqa: F811
+def test_a_far_offset_in_a_portal_form_is_the_same_moment_in_utc(org):
     client = client_for(org["alice"])
     response = client.post(
         "/portal/agents/red-bot/credentials/new/",
@@ -64,7 +64,7 @@ def test_a_far_offset_in_a_portal_form_is_the_same_moment_in_utc(org):  # noqa: 
     assert credential.expires_at == dt.datetime(2030, 1, 1, 23, 0, tzinfo=dt.UTC)
 
 
-def test_a_date_without_a_utc_value_is_a_form_error(org):  # noqa: F811
+def test_a_date_without_a_utc_value_is_a_form_error(org):
     client = client_for(org["alice"])
     response = client.post(
         "/portal/agents/red-bot/credentials/new/",
