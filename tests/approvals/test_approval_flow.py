@@ -161,6 +161,11 @@ def test_portal_pages(client, pending):
     assert client.get("/portal/approvals/").status_code == 302  # to the login page
     client.force_login(f.team_member(f.TeamFactory(), username="stranger"))
     assert client.get(f"/portal/approvals/{approval_id}/").status_code == 404
+    posted = client.post(
+        f"/portal/approvals/{approval_id}/", {"decision": "approve", "reason": "x"}
+    )
+    assert posted.status_code == 404
+    assert ApprovalRequest.objects.get(pk=approval_id).status == "pending"
     assert approval_id not in client.get("/portal/approvals/").content.decode()
     client.force_login(f.security_reviewer(username="rev"))
     page = client.get("/portal/approvals/").content.decode()

@@ -128,3 +128,20 @@ def test_resource_owners_page_by_url_and_form_post(org):
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.status == "active"
+
+
+def test_another_resources_connection_is_404_through_ones_own_page(org):
+    """Bob's team owns payments; a connection to a resource of another team, posted through
+    his own resource's page, is not found and does not change."""
+    from .conftest import client_for
+
+    other = f.TeamFactory(slug="green")
+    vault = f.ResourceFactory(slug="vault", name="Vault", owner_team=other)
+    connection = f.ConnectionFactory(agent=org["ours"], resource=vault, status="pending")
+    bob = client_for(org["bob"])
+    assert bob.get("/portal/resources/vault/").status_code == 404
+    body = {"connection": connection.pk, "accept": "1"}
+    for page in ("/portal/resources/vault/", "/portal/resources/payments/"):  # theirs, his own
+        assert bob.post(page, body).status_code == 404, page
+    connection.refresh_from_db()
+    assert connection.status == "pending"

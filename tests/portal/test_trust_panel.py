@@ -159,6 +159,20 @@ def test_a_pin_is_shown_as_a_pin_never_as_a_score(org):
     assert "Trusted · pinned" in client_for(org["alice"]).get("/portal/").content.decode()
 
 
+def test_another_teams_pinned_agent_is_404_by_url_and_post_and_absent_from_lists(org):
+    agent = org["ours"]
+    recompute_agents([agent.pk])
+    trust_pin(agent=agent, level="trusted", reason="supervised pilot", by=org["rita"])
+    bob = client_for(org["bob"])
+    for method in (bob.get, bob.post):
+        got = method(f"/portal/agents/{agent.slug}/")
+        assert got.status_code == 404
+        assert "supervised pilot" not in got.content.decode()
+    for page in ("/portal/", "/portal/agents/", "/portal/agents/?trust_level=trusted"):
+        html = bob.get(page).content.decode()
+        assert agent.slug not in html and "pinned" not in html, page
+
+
 def test_other_team_gets_404_and_reviewer_sees_the_panel(org):
     recompute_agents([org["ours"].pk])
     assert _page(org["bob"], org["ours"]).status_code == 404

@@ -105,6 +105,13 @@ def test_another_teams_user_gets_404_by_url_form_post_and_api(org):
         assert bob.get(url).status_code == 404, url
     assert bob.post(f"/portal/reviews/items/{item.pk}/", {"intent": "accept"}).status_code == 404
     assert bob.post(f"/portal/reviews/items/{item.pk}/", {"intent": "answer"}).status_code == 404
+    for intent in ("sign_off", "save", ""):
+        posted = bob.post(f"/portal/reviews/items/{item.pk}/", {"intent": intent})
+        assert posted.status_code == 404, intent
+    # The campaign's pages answer GET only: a POST is 405 for everyone, as for no campaign.
+    for page in ("", "report/"):
+        theirs = bob.post(f"/portal/reviews/campaigns/{campaign}/{page}").status_code
+        assert theirs == 405 == bob.post(f"/portal/reviews/campaigns/0/{page}").status_code
     for action in ("decide", "answer", "sign-off"):
         body = {"accept_recommendations": True}
         url = f"/api/v1/reviews/items/{item.pk}/{action}"
