@@ -56,6 +56,25 @@ def test_a_fast_keeper_is_flagged_and_a_careful_one_is_not(org):
     assert api["reviewers"][1]["flags"] == ["kept 100% of lines"]
 
 
+def test_a_team_member_does_not_get_the_reviewers_statistics_from_the_api(org):
+    """Issue 13 (found by the isolation matrix's review): the API's report gave every viewer of
+    a campaign the reviewers' statistics over all of its items, other teams' included (how
+    many each reviewer signed off, kept, flags); the portal's report shows them to reviewers
+    and admins only. Over HTTP, as the owners of one agent of a campaign over two teams."""
+    crowd(org, 5)
+    campaign = review_campaign_open(by=org["root"], coverage="all")
+    for item in campaign.items.filter(agent__owner_team=org["blue"]).order_by("pk"):
+        keep_all(item, org["rita"])
+    url = f"/api/v1/reviews/campaigns/{campaign.pk}/report"
+    as_owner = client_for(org["alice"]).get(url)
+    assert as_owner.status_code == 200
+    assert as_owner.json()["reviewers"] == []
+    assert {row[3] for row in as_owner.json()["rows"]} == {"red"}  # their own lines only
+    as_reviewer = client_for(org["rita"]).get(url).json()
+    assert [r["username"] for r in as_reviewer["reviewers"]] == ["rita"]
+    assert as_reviewer["reviewers"][0]["items"] == 5
+
+
 def test_the_schema_lists_the_review_routes(org):
     schema = client_for(org["root"]).get("/api/schema/", {"format": "json"}).json()
     paths = set(schema["paths"])

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from agents.permissions import has_any_role
+from agents.permissions import can_decide, has_any_role
 from agents.selectors import agents_visible
 
 from .. import selectors, services
@@ -145,10 +145,14 @@ class CampaignReport(Base):
                 "campaign": s.CampaignSerializer(campaign).data,
                 "columns": selectors.REPORT_COLUMNS,
                 "rows": list(selectors.report_rows(campaign, request.user)),
+                # Reviewers' statistics (over every item of the campaign, whichever team owns
+                # it) are for reviewers and admins, as on the portal's report.
                 "reviewers": [
                     {**vars(r), "keep_ratio": r.keep_ratio, "flags": list(r.flags)}
                     for r in selectors.reviewer_stats(campaign)
-                ],
+                ]
+                if can_decide(request.user)
+                else [],
             }
         )
 
