@@ -5,12 +5,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from .. import services
 from ..models import Connection, Resource
-from ..permissions import connections_visible_to
+from ..permissions import can_manage_team, connections_visible_to
 from . import filters as f
 from . import serializers as s
 from .views import CONFLICT, NOT_FOUND, ListRetrieve, ReadOnlyForRolesMixin
@@ -68,6 +69,12 @@ class ConnectionViewSet(
     @action(detail=True, methods=["post"])
     def consent(self, request, pk=None):
         connection = self.get_object()
+        # Who may consent before what was sent: the agent's own team sees the connection but
+        # must get a 403 whatever the body, not a 400 that reads like a right to try again.
+        if not can_manage_team(request.user, connection.resource.owner_team_id):
+            raise PermissionDenied(
+                f"only {connection.resource.slug}'s owners consent to its connections"
+            )
         body = s.ConsentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.connection_consent(

@@ -10,7 +10,7 @@ import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -82,6 +82,12 @@ class ObservedConfigurationViewSet(
     def review(self, request, pk=None):
         """Review the configuration: it no longer holds the agent at PENDING."""
         observed = self.get_object()
+        # The service's rule, asked before the body: the owning team gets a 403, not a 400.
+        if not services.may_review_configuration(request.user, observed.agent):
+            raise PermissionDenied(
+                "a security reviewer or platform admin outside the agent's team reviews "
+                "its configurations"
+            )
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

@@ -15,7 +15,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.permissions import agents_visible_to, has_any_role
+from agents.permissions import agents_visible_to, can_decide, has_any_role
 
 from ..errors import TrustError, TrustForbidden
 from ..models import TrustComputation, TrustPolicy
@@ -118,6 +118,11 @@ class AgentTrustHistory(generics.ListAPIView):
 def _run(service, request, slug: str, body_class):
     """Parse the body, call the pin service on the agent, map its refusals to 403/400."""
     agent = _agent(request, slug)
+    # The service's rule, asked before the body: a team member gets a 403, not a 400.
+    if not can_decide(request.user):
+        raise exceptions.PermissionDenied(
+            "only security reviewers and platform admins pin trust levels"
+        )
     body = body_class(data=request.data)
     body.is_valid(raise_exception=True)
     try:
