@@ -17,6 +17,8 @@ from credentials.services import credential_issue
 from governance.approvals.services import approval_request_open
 from tests import factories as f
 
+from .isolation_newer import newer_objects
+
 ROLES = ("admin", "reviewer", "manager", "other", "agent", "anon")
 
 
@@ -40,7 +42,11 @@ def build_world() -> dict[str, Any]:
         "agent": agent,
         "resource": resource,
         "scope": scope,
-        "version": f.AgentVersionFactory(agent=agent, label="1.0.0"),
+        # Through the service: the first version becomes current, so a later one that asks for
+        # other access opens a scope review (newer_objects).
+        "version": services.agent_version_add(
+            agent=agent, label="1.0.0", config_digest=f.digest("1.0.0"), requested_scopes=[scope]
+        ),
         "grant": f.ScopeGrantFactory(agent=agent, scope=scope),
         "connection": f.ConnectionFactory(agent=agent, resource=resource),
         "workflow": workflow,
@@ -60,6 +66,7 @@ def build_world() -> dict[str, Any]:
         "secret": issued.secret,
     }
     world["agent_token"] = (_agent_token(agent.slug, issued.secret), time.monotonic())
+    world.update(newer_objects(world, team_b))
     _one_of_every_other_admin_model()
     return world
 
