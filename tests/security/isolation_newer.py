@@ -1,9 +1,10 @@
 """Team A's objects of the kinds that landed after the isolation matrix's world: an access
 review (campaign, item, lines), a grant request, a version's scope review, an observed
 configuration, an attestor and its attestation, a trust pin and a computation in the agent's
-trust history, a trust policy version, a connection waiting for team A's consent, a right on team A given
-to one person, and usage facts. Each made by the service that makes it in production (``isolation_world.py`` adds them
-to the world; ``isolation_rules.py`` maps routes to them)."""
+trust history, a trust policy version, a connection waiting for team A's consent, a right on
+team A given to one person, and usage facts. Each is made by the service that makes it in
+production (``isolation_world.py`` adds them to the world; ``isolation_rules.py`` maps routes
+to them)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,10 @@ unsafe requests (POST, PATCH, PUT, DELETE) are not refused; everyone else must b
 anyone by design (public documents; endpoints that authenticate their callers themselves).
 Path parameters are filled with team A's objects by ``params_for`` (add a line to ``OBJECTS``,
 or to ``ADMIN_OBJECTS`` for an admin model, for a new kind of object; the object itself to
-``isolation_world.py``). A GET answered by a redirect elsewhere than a sign-in page (the admin's
-``<object_id>/``) says nothing either way.
+``isolation_world.py`` or ``isolation_newer.py``, made by its service):
+``test_every_route_that_names_an_object_names_a_real_one`` fails while one is missing. A GET
+answered by a redirect elsewhere than a sign-in page (the admin's ``<object_id>/``) says nothing
+either way.
 """
 
 from __future__ import annotations
@@ -662,7 +664,7 @@ RULES: dict[str, Rule] = {
         "admin reviewer manager other", change="admin reviewer manager other"
     ),
     # An empty form is shown again (200) to whoever sees the request; a decision posted by
-    # someone who may not decide is refused by the service (tests/grants).
+    # someone who may not decide is refused by the service (tests/grants/test_governed_grants.py).
     "portal/grant-requests/<int:pk>/": R("admin reviewer manager", change="admin reviewer manager"),
     "portal/scope-reviews/": R(
         "admin reviewer manager other", change="admin reviewer manager other"
