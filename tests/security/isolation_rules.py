@@ -80,6 +80,7 @@ SECOND = {
     "grant_id": "grant",
     "connection_id": "connection",
     "credential_id": "credential",
+    "configuration_id": "observed",
     "notice_id": "notice",
     "resource": "resource",
 }
@@ -565,7 +566,10 @@ RULES: dict[str, Rule] = {
     "admin/agents/observedconfiguration/<path:object_id>/delete/": R(""),
     "admin/agents/observedconfiguration/<path:object_id>/change/": R("admin reviewer manager"),
     "admin/agents/observedconfiguration/<path:object_id>/": R(""),  # a redirect to the change page
-    "portal/agents/<slug:slug>/configurations/<int:configuration_id>/": R(""),
+    # The review form: reviewers and admins outside the team (the owners see it: 403 on POST).
+    "portal/agents/<slug:slug>/configurations/<int:configuration_id>/": R(
+        "admin reviewer manager", change="admin reviewer"
+    ),
     "admin/reviews/reviewpolicy/": R("admin", change="admin"),
     # One row, made the first time anything reads the policy (here: opening the campaign).
     "admin/reviews/reviewpolicy/add/": R(""),
