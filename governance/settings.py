@@ -239,7 +239,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
-    else {}
+    # Redis: a task taken by a worker that then died outright (acknowledged late, so never
+    # acknowledged) goes back to the queue once it has waited this long; above every time limit.
+    else {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 )
 for _folder in {v for k, v in CELERY_BROKER_TRANSPORT_OPTIONS.items() if "folder" in k}:
     # kombu's filesystem transport lists these folders but does not create them.
