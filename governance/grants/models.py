@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from agents.models import AgentVersion
+
 
 class GrantRequest(models.Model):
     """A team's request for a scope for one of its agents, decided by a reviewer outside it.
@@ -56,3 +58,15 @@ class GrantRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} asks {self.scope_id}: {self.status}"
+
+
+class ScopeReview(AgentVersion):
+    """The admin's queue of versions' scope reviews (a proxy of ``AgentVersion``: no table).
+
+    Deciding one is ``versions.scope_review_decide``, whatever the surface.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "scope review"
+        verbose_name_plural = "scope reviews"

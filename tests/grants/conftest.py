@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from agents import services
 from tests import factories as f
 from tests.portal.conftest import _clean_cache, client_for  # noqa: F401
 
@@ -36,3 +37,25 @@ def org(db):
         "high": f.ScopeFactory(name="payments:refund", sensitivity="high"),
         "critical": f.ScopeFactory(name="payments:initiate", sensitivity="critical"),
     }
+
+
+@pytest.fixture
+def moved(org):
+    """red-bot runs 1.0 with payments:read; 1.1 asks for payments:refund instead."""
+    agent = org["ours"]
+    services.agent_version_add(
+        agent=agent,
+        label="1.0",
+        config_digest=f.digest("1.0"),
+        requested_scopes=[org["low"]],
+        by=org["alice"],
+    )
+    services.scope_grant(agent=agent, scope=org["low"], justification="reads", by=org["alice"])
+    version = services.agent_version_add(
+        agent=agent,
+        label="1.1",
+        config_digest=f.digest("1.1"),
+        requested_scopes=[org["high"]],
+        by=org["alice"],
+    )
+    return version

@@ -23,28 +23,6 @@ from .conftest import api_for, client_for
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def moved(org):
-    """red-bot runs 1.0 with payments:read; 1.1 asks for payments:refund instead."""
-    agent = org["ours"]
-    services.agent_version_add(
-        agent=agent,
-        label="1.0",
-        config_digest=f.digest("1.0"),
-        requested_scopes=[org["low"]],
-        by=org["alice"],
-    )
-    services.scope_grant(agent=agent, scope=org["low"], justification="reads", by=org["alice"])
-    version = services.agent_version_add(
-        agent=agent,
-        label="1.1",
-        config_digest=f.digest("1.1"),
-        requested_scopes=[org["high"]],
-        by=org["alice"],
-    )
-    return version
-
-
 def test_a_version_asking_for_more_gets_nothing_until_approved(org, moved):
     agent = Agent.objects.get(pk=org["ours"].pk)
     assert moved.scope_review == "pending" and not moved.reviewed

@@ -664,6 +664,14 @@ RULES: dict[str, Rule] = {
     "admin/grants/grantrequest/<path:object_id>/delete/": R(""),
     "admin/grants/grantrequest/<path:object_id>/change/": R("admin reviewer manager"),
     "admin/grants/grantrequest/<path:object_id>/": R(""),  # a redirect to the change page
+    "admin/grants/scopereview/": R(
+        "admin reviewer manager other", change="admin reviewer manager other"
+    ),
+    "admin/grants/scopereview/add/": R(""),
+    "admin/grants/scopereview/<path:object_id>/history/": R(""),
+    "admin/grants/scopereview/<path:object_id>/delete/": R(""),
+    "admin/grants/scopereview/<path:object_id>/change/": R(""),
+    "admin/grants/scopereview/<path:object_id>/": R(""),  # a redirect to the change page
     "portal/grant-requests/": R(
         "admin reviewer manager other", change="admin reviewer manager other"
     ),
