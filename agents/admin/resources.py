@@ -16,6 +16,7 @@ from ..models import (
 from ..permissions import (
     agents_managed_by,
     can_manage_team,
+    connections_visible_to,
     has_any_role,
     is_platform_admin,
     is_team_member,
@@ -102,16 +103,24 @@ class ConnectionAdmin(ManagedAgentFormMixin, TeamScopedAdmin):
     list_display = [
         "agent",
         "resource",
+        "status_badge",
         "allowed",
         "rate_limit",
         "budget_cap",
         "floor_badge",
         "expires_at",
     ]
-    list_filter = ["trust_floor", ("resource", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "trust_floor", ("resource", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["agent__slug", "resource__slug"]
     list_select_related = ["agent", "resource"]
     autocomplete_fields = ["agent", "resource"]
+    actions = ["accept", "decline"]
+    action_form = ReasonActionForm  # its "reason" box is the consent's comment
+
+    def get_queryset(self, request):
+        # The agent's team, and the resource's owners, who read (not edit) it and consent.
+        visible = connections_visible_to(request.user).values("pk")
+        return admin.ModelAdmin.get_queryset(self, request).filter(pk__in=visible)
 
     def get_readonly_fields(self, request, obj=None):
         return ["agent", "resource"] if obj else []
@@ -128,6 +137,32 @@ class ConnectionAdmin(ManagedAgentFormMixin, TeamScopedAdmin):
     @admin.display(description="trust floor", ordering="trust_floor")
     def floor_badge(self, obj):
         return badge(obj.trust_floor)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status)
+
+    def has_consent_permission(self, request) -> bool:
+        # Who might manage a resource's team; the service decides for each connection.
+        return is_platform_admin(request.user) or is_team_member(request.user)
+
+    def _consent(self, request, queryset, accept: bool) -> None:
+        self.run_service(
+            request,
+            queryset.select_related("agent", "resource"),
+            lambda c, **kw: services.connection_consent(connection=c, accept=accept, **kw),
+            "accepted" if accept else "declined",
+            by=request.user,
+            comment=_reason(request),
+        )
+
+    @admin.action(description="Accept: your team's resource consents", permissions=["consent"])
+    def accept(self, request, queryset):
+        self._consent(request, queryset, True)
+
+    @admin.action(description="Decline (comment in the box)", permissions=["consent"])
+    def decline(self, request, queryset):
+        self._consent(request, queryset, False)
 
     def create(self, request, obj, form):
         data = dict(form.cleaned_data)
