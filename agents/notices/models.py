@@ -26,6 +26,8 @@ class NoticeKind(models.TextChoices):
     CONFIG_DRIFT = "agent.config_drift", "Unreviewed configuration"
     QUARANTINED = "agent.quarantined", "Agent quarantined"
     APPROVAL_WAITING = "approval.waiting", "Approval waiting"
+    APPROVAL_APPROVED = "approval.approved", "Approval granted"
+    APPROVAL_DENIED = "approval.denied", "Approval refused"
     REVIEW_ASSIGNED = "review.assigned", "Access review assigned"
     REVIEW_OVERDUE = "review.overdue", "Access review overdue"
 

@@ -1,4 +1,5 @@
-"""Opening, deciding and expiring approval requests; each change audited in its transaction."""
+"""Opening, deciding and expiring approval requests; each change audited in its transaction, and
+the people concerned told in it (``notices``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from audit.services import record
 
 from .errors import ApprovalError, ApprovalForbidden
 from .models import ApprovalRequest
+from .notices import approval_decided_notify, approval_opened_notify
 from .permissions import can_decide_approval
 
 
@@ -147,6 +149,7 @@ def approval_request_open(
             reason=f"{agent.principal} asks to {action} on {resource.slug}",
             changes={"action": action, "cost": str(cost), "reasons": list(reasons)},
         )
+        approval_opened_notify(approval)
         return approval
 
 
@@ -202,6 +205,7 @@ def approval_decide(
                     "valid_until": locked.valid_until.isoformat(),
                 },
             )
+            approval_decided_notify(locked)
     if lapsed:
         raise ApprovalError("this request has expired; the agent must ask again")
     approval.status, approval.valid_until = locked.status, locked.valid_until

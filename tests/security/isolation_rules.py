@@ -103,11 +103,13 @@ ADMIN_OBJECTS = {
     "reviews/reviewitem": "review_item",
     "reviews/agentusage": "agent",
     "grants/grantrequest": "grant_request",
+    "grants/scopereview": "scope_review",
     "trust/attestor": "attestor",
     "trust/attestation": "attestation",
     "trust/agenttrust": "agent",
     "trust/trustpin": "trust_pin",
     "trust/trustcomputation": "trust_history",
+    "agents/notice": "notice",  # not the newest row: opening the approval raised notices too
 }
 
 
@@ -668,9 +670,13 @@ RULES: dict[str, Rule] = {
         "admin reviewer manager other", change="admin reviewer manager other"
     ),
     "admin/grants/scopereview/add/": R(""),
-    "admin/grants/scopereview/<path:object_id>/history/": R(""),
+    "admin/grants/scopereview/<path:object_id>/history/": R(
+        "admin reviewer manager", change="admin reviewer manager"
+    ),
     "admin/grants/scopereview/<path:object_id>/delete/": R(""),
-    "admin/grants/scopereview/<path:object_id>/change/": R(""),
+    "admin/grants/scopereview/<path:object_id>/change/": R(
+        "admin reviewer manager", change="admin reviewer"
+    ),
     "admin/grants/scopereview/<path:object_id>/": R(""),  # a redirect to the change page
     "portal/grant-requests/": R(
         "admin reviewer manager other", change="admin reviewer manager other"
