@@ -25,7 +25,7 @@ from django.utils import timezone
 from agents.models import TRUST_ORDER, Agent, Team, TrustLevel
 from agents.notices.models import NoticeKind
 from agents.notices.services import notify
-from audit.services import record
+from audit.services import record_many
 
 from .facts import AgentFacts, Batch, Context, load_context, load_facts
 from .models import TrustComputation
@@ -150,8 +150,7 @@ def _recompute_batch(ids: list[int], ctx: Context, *, span: tuple[int, int] | No
                 "trust_updated_at = %s, updated_at = %s WHERE id = %s",
                 updates,
             )
-    for fact, outcome in changes:
-        _audit_level_change(fact, outcome)
+    record_many(_level_change_entry(fact, outcome) for fact, outcome in changes)
     _tell_teams(changes, ctx)
     return Summary(len(facts), len(history), len(updates), len(changes))
 
@@ -187,34 +186,36 @@ def _insert_history(rows: list[tuple]) -> None:
     upsert(TrustComputation, HISTORY_COLUMNS, (), rows)
 
 
-def _audit_level_change(fact: AgentFacts, outcome: Outcome) -> None:
-    """Audit the change with the breakdown that caused it."""
-    record(
-        actor="system",
-        action="trust.level_change",
-        resource=f"agent:{fact.slug}",
-        target_type="agent",
-        target_id=fact.agent_id,
-        reason=f"score {outcome.score} under policy v{outcome.policy_version}"
-        + (f"; capped by {', '.join(outcome.caps)}" if outcome.caps else ""),
-        changes={
-            "trust_level": [fact.trust_level, outcome.level],
-            "trust_score": [fact.trust_score, outcome.score],
-        },
-        context_data={
-            "policy_version": outcome.policy_version,
-            "caps": outcome.caps,
-            "pin": outcome.pin_id,
-            "breakdown": [
-                {
-                    "code": s.factor.code,
-                    "status": str(s.factor.status),
-                    "points": round(s.points, 2),
-                    "sentence": s.factor.sentence,
-                }
-                for s in outcome.factors
-            ],
-        },
+def _level_change_entry(fact: AgentFacts, outcome: Outcome) -> tuple[str, str, dict]:
+    """The audit entry of a level change, with the breakdown that caused it."""
+    return (
+        "system",
+        "trust.level_change",
+        dict(
+            resource=f"agent:{fact.slug}",
+            target_type="agent",
+            target_id=fact.agent_id,
+            reason=f"score {outcome.score} under policy v{outcome.policy_version}"
+            + (f"; capped by {', '.join(outcome.caps)}" if outcome.caps else ""),
+            changes={
+                "trust_level": [fact.trust_level, outcome.level],
+                "trust_score": [fact.trust_score, outcome.score],
+            },
+            context_data={
+                "policy_version": outcome.policy_version,
+                "caps": outcome.caps,
+                "pin": outcome.pin_id,
+                "breakdown": [
+                    {
+                        "code": s.factor.code,
+                        "status": str(s.factor.status),
+                        "points": round(s.points, 2),
+                        "sentence": s.factor.sentence,
+                    }
+                    for s in outcome.factors
+                ],
+            },
+        ),
     )
 
 
