@@ -99,8 +99,10 @@ def rows_tokens(f: dict[str, float], db: str) -> list[Row]:
                     f"tokens, `{label}`, {db}",
                     f"{f[f'{key}_rate']:,.0f}/s, {share:.0%} of the no-op, p99 "
                     f"{f[f'{key}_p99_ms']:.1f} ms; {f[f'{key}_cpu_us']:,.0f} µs CPU per token",
-                    "≥ 400/s and ≥ 50 %",
-                    _met(f[f"{key}_rate"] >= 400, share >= 0.5),
+                    # The old "≥ 50 % of the no-op" is retired: django-oauth-toolkit's endpoint,
+                    # measured in the same run (the row below), is the comparison now.
+                    "≥ 400/s",
+                    _met(f[f"{key}_rate"] >= 400),
                 )
             )
     if "dot_rate" in f:
@@ -109,8 +111,8 @@ def rows_tokens(f: dict[str, float], db: str) -> list[Row]:
                 f"django-oauth-toolkit (`hash_client_secret=False`), {db}, same run",
                 f"{f['dot_rate']:,.0f}/s, p99 {f['dot_p99_ms']:.1f} ms; {f['dot_cpu_us']:,.0f} µs "
                 f"CPU per token; ours/theirs {f.get('ours_over_dot', 0):.2f}× the req/s",
-                "—",
-                "",
+                "ours ≥ 1× theirs",
+                _met(f.get("ours_over_dot", 0) >= 1),
             )
         )
     return rows
