@@ -22,8 +22,26 @@ from .services import grant_request_decide
 from .versions import scope_review_decide
 
 
+class DecidedOnlyAdmin(TeamScopedAdmin):
+    """Rows opened elsewhere (a grant request by the team, a scope review by a new version) and
+    only decided here, through their service: no add, change or delete; deciding is a reviewer's
+    or platform admin's."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request) -> bool:
+        return can_decide(request.user)
+
+
 @admin.register(GrantRequest)
-class GrantRequestAdmin(TeamScopedAdmin):
+class GrantRequestAdmin(DecidedOnlyAdmin):
     team_field = "agent__owner_team"
     list_display = [
         "created_at",
@@ -40,18 +58,6 @@ class GrantRequestAdmin(TeamScopedAdmin):
     date_hierarchy = "created_at"
     actions = ["approve", "deny"]
     action_form = ReasonActionForm  # its "reason" box is the decision's comment
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # opened by the team from the portal, API or CLI
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_decide_permission(self, request) -> bool:
-        return can_decide(request.user)
 
     @admin.display(description="sensitivity", ordering="scope__sensitivity")
     def sensitivity_badge(self, obj):
@@ -91,7 +97,7 @@ class ScopeReviewDecisionForm(forms.Form):
 
 
 @admin.register(ScopeReview)
-class ScopeReviewAdmin(TeamScopedAdmin):
+class ScopeReviewAdmin(DecidedOnlyAdmin):
     """Versions asking for different access: the admin's way to ``scope_review_decide``."""
 
     team_field = "agent__owner_team"
@@ -105,18 +111,6 @@ class ScopeReviewAdmin(TeamScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(scope_review=AgentVersion.ScopeReview.NONE)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # opened by registering a version
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_decide_permission(self, request) -> bool:
-        return can_decide(request.user)
 
     @admin.display(description="difference")
     def difference(self, obj) -> str:
