@@ -22,6 +22,7 @@ urlpatterns = [
     path("resources/<slug:resource>/", resources.resource_detail, name="resource-detail"),
     path("", agents.dashboard, name="dashboard"),
     path("agents/", agents.agent_list, name="agent-list"),
+    path("configurations/", drift.configuration_queue, name="configurations"),
     path("notices/", notices.inbox, name="notices"),
     path("notices/read-all/", notices.mark_all_read, name="notices-read-all"),
     path("notices/<int:notice_id>/read/", notices.mark_read, name="notice-read"),

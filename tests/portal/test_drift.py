@@ -158,3 +158,42 @@ def test_query_counts_do_not_grow_with_observations(org):
         _observe(f.AgentFactory(owner_team=org["red"]), f"other {i}")
     many = {(u.username, url): _queries(u, url) for u in users for url in urls}
     assert few == many
+
+
+def test_the_queue_pages_through_everything_awaiting_review_oldest_first(org):
+    """The workbench lists the first 50; the queue has them all, 50 a page, the oldest first,
+    only of agents one sees."""
+    rows = [_observe(org["ours"], f"build {n}") for n in range(53)]
+    theirs = _observe(org["theirs"], "blue build")
+    rita, alice = client_for(org["rita"]), client_for(org["alice"])
+    workbench = rita.get("/portal/reviews/").content.decode()
+    assert "/portal/configurations/" in workbench and "the queue" in workbench
+    first = rita.get("/portal/configurations/").content.decode()
+    assert first.count("data-configuration=") == 50 and "Page 1 of 2" in first
+    assert first.index(_url(rows[0])) < first.index(_url(rows[1]))
+    second = rita.get("/portal/configurations/?status=pending&page=2").content.decode()
+    assert second.count("data-configuration=") == 4  # 54 in all: 53 red, 1 blue
+    for page in ("999", "x", "-1"):  # out of range or not a number: a page, never an error
+        assert rita.get(f"/portal/configurations/?page={page}").status_code == 200
+    mine = alice.get("/portal/configurations/?page=2").content.decode()
+    assert _url(theirs) not in mine and "Page 2 of 2" in mine
+    assert _url(theirs) not in alice.get("/portal/configurations/").content.decode()
+
+
+def test_the_queue_filters_by_status(org):
+    waiting, done = _observe(org["ours"]), _observe(org["ours"], "checked build")
+    covered = _observe(org["ours"], "released build")
+    f.AgentVersionFactory(agent=org["ours"], config_digest=covered.digest, reviewed=True)
+    rita = client_for(org["rita"])
+    rita.post(_url(done), {"reason": "checked"})
+    pending = rita.get("/portal/configurations/").content.decode()
+    assert _url(waiting) in pending and _url(done) not in pending and _url(covered) not in pending
+    reviewed = rita.get("/portal/configurations/?status=reviewed").content.decode()
+    assert _url(done) in reviewed and _url(waiting) not in reviewed and "by rita" in reviewed
+    every = rita.get("/portal/configurations/?status=").content.decode()
+    assert all(_url(o) in every for o in (waiting, done, covered))
+    assert "a reviewed version carries it" in every
+    unknown = rita.get("/portal/configurations/?status=bogus").content.decode()
+    assert unknown.count("data-configuration=") == 3  # an unknown status shows them all
+    empty = client_for(org["bob"]).get("/portal/configurations/").content.decode()
+    assert "No configuration awaits a review" in empty

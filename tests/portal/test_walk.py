@@ -216,6 +216,8 @@ def test_owner_and_reviewer_walk_the_portal(live_server, browser):
     drift = configuration_observed(agent=agent, digest=f.digest("walk drift"), via="form")
     reviewer.goto(f"{base}/portal/reviews/")
     assert_accessible(reviewer)  # the workbench, with its drift
+    reviewer.click("a[href='/portal/configurations/?status=']")
+    assert_accessible(reviewer)  # the queue of every observed configuration
     reviewer.click(f"a[href='/portal/agents/walk-bot/configurations/{drift.pk}/']")
     assert_accessible(reviewer)
     reviewer.fill("main textarea[name=reason]", "built by CI from the tagged release")

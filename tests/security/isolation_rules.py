@@ -461,6 +461,8 @@ RULES: dict[str, Rule] = {
     "portal/logout/": R(""),
     "portal/": R("admin reviewer manager other", change="admin reviewer manager other"),
     "portal/agents/": R("admin reviewer manager other", change="admin reviewer manager other"),
+    # Each sees the configurations of the agents they see; nothing to change (GET only).
+    "portal/configurations/": R(PEOPLE),
     "portal/notices/": R("admin reviewer manager other", change="admin reviewer manager other"),
     "portal/notices/read-all/": R("", change="admin reviewer manager other"),
     "portal/notices/<int:notice_id>/read/": R("", change="manager"),

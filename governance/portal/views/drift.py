@@ -1,4 +1,5 @@
-"""One configuration an agent presented that no reviewed version carries (drift), and its review.
+"""Configurations agents presented that no reviewed version carries (drift): the queue of them,
+and one with its review.
 
 Everyone who sees the agent sees the page (another team's agent, or a row of another agent, is
 a 404 by GET and by POST); the review form is for whom ``may_review_configuration`` allows (a
@@ -11,15 +12,46 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
-from agents.drift.selectors import with_coverage
+from agents.drift.selectors import configurations_visible, with_coverage
 from agents.drift.services import configuration_review, may_review_configuration
 
 from ..forms import ConfigurationReviewForm
 from .common import agent_for, render_form, submit
+
+# ?status= values of the queue; awaiting review is the default, "" shows every configuration.
+QUEUE_STATUSES = [("pending", "Awaiting review"), ("reviewed", "Reviewed")]
+
+
+@login_required
+@require_GET
+def configuration_queue(request: HttpRequest) -> HttpResponse:
+    """Every observed configuration of the agents the user sees, 50 a page: those awaiting a
+    review oldest first (the workbench shows only the first 50), the others last seen first."""
+    wanted = request.GET.get("status", "pending")
+    if wanted not in dict(QUEUE_STATUSES):
+        wanted = ""
+    reviewed = {"pending": False, "reviewed": True}.get(wanted)
+    rows = with_coverage(
+        configurations_visible(request.user, reviewed=reviewed).select_related("agent__owner_team")
+    )
+    order = ("first_seen_at", "pk") if wanted == "pending" else ("-last_seen_at", "-pk")
+    page = Paginator(rows.order_by(*order), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/drift/queue.html",
+        {
+            "page": page,
+            "status": wanted,
+            "status_label": dict(QUEUE_STATUSES).get(wanted, ""),
+            "statuses": QUEUE_STATUSES,
+            "section": "reviews",
+        },
+    )
 
 
 @login_required
