@@ -32,7 +32,7 @@ from schemathesis.checks import (
 
 from agents.models import Agent, ApiToken, Scope, WorkflowRun
 from agents.services import api_token_create
-from tests.security.state import changed, table_counts
+from tests.security.state import changed, table_state
 
 pytestmark = pytest.mark.django_db
 
@@ -88,13 +88,13 @@ def _fuzz_operation(operation, headers, candidates, stats, statuses) -> None:
                 values = candidates["token_id"]  # never the fuzzer's own token
             if values and data.draw(st.booleans()):
                 case.path_parameters[name] = data.draw(st.sampled_from(values))
-        before = table_counts()
+        before = table_state()
         response = case.call(headers=headers)
         stats["cases"] += 1
         statuses[f"{response.status_code // 100}xx"] += 1
         case.validate_response(response, checks=CHECKS)
         if 400 <= response.status_code < 500:
-            after = table_counts()
+            after = table_state()
             assert after == before, (
                 f"{operation.label}: rejected with {response.status_code} but changed "
                 f"{changed(before, after)}"
