@@ -21,6 +21,7 @@ from django.db import (
 from django.utils import timezone
 
 from . import chain, context
+from .bulk import insert_rows, server_binding_cursor
 from .models import AuditCheckpoint, AuditEntry
 from .redaction import redact
 from .sqlite_turns import atomic_in_turn, writer_turn
@@ -73,23 +74,21 @@ def record(*, actor: str, action: str, **entry: Unpack[EntryFields]) -> AuditEnt
 
 
 def record_many(entries: Iterable[tuple[str, str, EntryFields]]) -> int:
-    """Append many ``(actor, action, fields)`` entries in a few INSERTs; returns how many.
+    """Append many ``(actor, action, fields)`` entries in one round trip; returns how many.
 
     For bulk work inside one transaction (a recomputation whose policy change moves thousands of
-    agents a level): the same columns and redaction as ``record()``, one statement per 500
-    entries where ``record()`` costs a round trip each. Raises ``AuditWriteError`` like it.
+    agents a level): the same values and redaction as ``record()``, in one statement
+    (``audit.bulk.insert_rows``) where ``record()`` costs a round trip each. Raises
+    ``AuditWriteError`` like it.
     """
+    db = connections[DEFAULT_DB_ALIAS]
     now = timezone.now()
-    rows = [
-        AuditEntry(created_at=now, prev_hash="", hash="", **_fields(actor=a, action=b, **fields))
-        for a, b, fields in entries
-    ]
+    rows = [_values(db, now, _fields(actor=a, action=b, **fields)) for a, b, fields in entries]
     if not rows:
         return 0
-    db = connections[DEFAULT_DB_ALIAS]
     try:
         with writer_turn(db):
-            AuditEntry.objects.bulk_create(rows, batch_size=500)
+            insert_rows(AuditEntry, _FAST_COLUMNS, rows)
     except DatabaseError as exc:
         raise AuditWriteError(f"{len(rows)} audit entries could not be written") from exc
     return len(rows)
@@ -148,23 +147,9 @@ class Row:
     values: Mapping[str, Any]
 
 
-def _write(
-    now: Any,
-    fields: dict[str, Any],
-    only_if: Statement | None = None,
-    along_with: Row | None = None,
-) -> int:
-    """One INSERT of the entry; returns its id.
-
-    ``only_if``: the INSERT is ``INSERT … SELECT <values> WHERE <condition>``, so the database
-    checks the condition and writes in one statement, on one snapshot; no row written means the
-    condition was false (``AuditGuardFailed``). ``along_with``: the caller's row goes in the
-    same statement (PostgreSQL: a data-modifying CTE, under the same condition) or the same
-    transaction (elsewhere); its ``IntegrityError`` (a key already there) propagates unchanged.
-    Any other database error becomes ``AuditWriteError``.
-    """
-    db = connections[DEFAULT_DB_ALIAS]  # ``connection`` itself: one thread-local lookup
-    values = [
+def _values(db: Any, now: Any, fields: dict[str, Any]) -> list[Any]:
+    """The entry's values in ``_FAST_COLUMNS`` order, ready for the database."""
+    return [
         db.ops.adapt_datetimefield_value(now),
         fields["actor"],
         fields["actor_id"],
@@ -185,6 +170,25 @@ def _write(
         "",
         "",
     ]
+
+
+def _write(
+    now: Any,
+    fields: dict[str, Any],
+    only_if: Statement | None = None,
+    along_with: Row | None = None,
+) -> int:
+    """One INSERT of the entry; returns its id.
+
+    ``only_if``: the INSERT is ``INSERT … SELECT <values> WHERE <condition>``, so the database
+    checks the condition and writes in one statement, on one snapshot; no row written means the
+    condition was false (``AuditGuardFailed``). ``along_with``: the caller's row goes in the
+    same statement (PostgreSQL: a data-modifying CTE, under the same condition) or the same
+    transaction (elsewhere); its ``IntegrityError`` (a key already there) propagates unchanged.
+    Any other database error becomes ``AuditWriteError``.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # ``connection`` itself: one thread-local lookup
+    values = _values(db, now, fields)
     returning = db.features.can_return_columns_from_insert
     # PostgreSQL runs ``along_with`` inside the entry's own statement: one round trip where
     # BEGIN, two INSERTs and COMMIT were four. Elsewhere both statements share a transaction.
@@ -204,7 +208,7 @@ def _write(
             with db.cursor() as cursor:
                 cursor.execute(*_plain_insert(along_with))
         try:
-            with _insert_cursor(db) as cursor:
+            with server_binding_cursor(db) as cursor:
                 cursor.execute(sql, params)
                 if returning:
                     row = cursor.fetchone()
@@ -227,38 +231,6 @@ def _write(
             raise AuditWriteError(
                 f"audit entry for {fields['action']!r} could not be written"
             ) from exc
-
-
-try:  # psycopg 3: its server-side-binding cursor (psycopg2: Django's cursor as it is)
-    from psycopg import Cursor as _ServerBindingCursor
-except ImportError:  # pragma: no cover
-    _ServerBindingCursor = None
-
-
-def _insert_cursor(db: Any) -> Any:
-    """Django's cursor (so the INSERT is counted, logged and its errors translated like any
-    other) over a psycopg 3 cursor that binds parameters on the server.
-
-    The entry's 19 values then travel apart from the statement instead of being escaped into it
-    by Python, which is most of the CPU the INSERT costs the client. Django opens its psycopg
-    connections with client-side binding (``ClientCursor``); psycopg's documented
-    ``Connection.cursor_factory`` picks the class ``cursor()`` makes, so it is set to
-    ``psycopg.Cursor`` for this one cursor and put back. No prepared statements (they gain
-    nothing here and break behind a transaction-pooling proxy): Django opens connections with
-    ``prepare_threshold=None`` unless ``OPTIONS`` says otherwise.
-    """
-    if _ServerBindingCursor is None or db.vendor != "postgresql":
-        return db.cursor()
-    db.ensure_connection()
-    raw = db.connection
-    default = getattr(raw, "cursor_factory", None)
-    if default is None:  # not a psycopg 3 connection
-        return db.cursor()
-    raw.cursor_factory = _ServerBindingCursor
-    try:
-        return db.cursor()
-    finally:
-        raw.cursor_factory = default
 
 
 # The columns record_row() writes: every canonical field but the id, and the chain columns.

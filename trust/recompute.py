@@ -25,13 +25,13 @@ from django.utils import timezone
 from agents.models import TRUST_ORDER, Agent, Team, TrustLevel
 from agents.notices.models import NoticeKind
 from agents.notices.services import notify
+from audit.bulk import insert_rows
 from audit.services import record_many
 
 from .facts import AgentFacts, Batch, Context, load_context, load_facts
 from .models import TrustComputation
 from .policy import policy_in_force
 from .scoring import Outcome, compute
-from .usage.sql import upsert
 
 BATCH = 2000  # agents per transaction: a few thousand ids per IN list stay under SQLite's limits
 HISTORY_COLUMNS = (
@@ -138,18 +138,11 @@ def _recompute_batch(ids: list[int], ctx: Context, *, span: tuple[int, int] | No
             changed = before is None or before[1] != outcome.level
             history.append(_history_row(outcome, fingerprint, ctx, level_changed=changed))
         if (outcome.score, outcome.level) != (fact.trust_score, fact.trust_level):
-            updates.append((outcome.score, outcome.level, ctx.now, ctx.now, agent_id))
+            updates.append((agent_id, outcome.score, outcome.level))
             if outcome.level != fact.trust_level:
                 changes.append((fact, outcome))
     _insert_history(history)
-    if updates:
-        table = connection.ops.quote_name(Agent._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET trust_score = %s, trust_level = %s, "  # noqa: S608
-                "trust_updated_at = %s, updated_at = %s WHERE id = %s",
-                updates,
-            )
+    _update_agents(updates, ctx.now)
     record_many(_level_change_entry(fact, outcome) for fact, outcome in changes)
     _tell_teams(changes, ctx)
     return Summary(len(facts), len(history), len(updates), len(changes))
@@ -172,18 +165,52 @@ def _history_row(outcome: Outcome, fingerprint: str, ctx: Context, *, level_chan
 
 
 def _insert_history(rows: list[tuple]) -> None:
-    """One statement (PostgreSQL: one JSON parameter; SQLite: executemany)."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        rows = [(r[0], r[1].isoformat(), *r[2:]) for r in rows]
-    else:
-        adapt = connection.ops.adapt_datetimefield_value
-        rows = [
+    """One statement (``audit.bulk.insert_rows``: PostgreSQL, an INSERT over binary arrays;
+    SQLite, executemany)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    insert_rows(
+        TrustComputation,
+        HISTORY_COLUMNS,
+        [
             (r[0], adapt(r[1]), *r[2:5], json.dumps(r[5]), *r[6:8], json.dumps(r[8]), *r[9:])
             for r in rows
-        ]
-    upsert(TrustComputation, HISTORY_COLUMNS, (), rows)
+        ],
+    )
+
+
+def _update_agents(rows: list[tuple[int, int, str]], now: dt.datetime) -> None:
+    """Store ``(agent id, score, level)`` rows, stamped ``now``, in one statement.
+
+    PostgreSQL: one UPDATE over ``unnest`` of three arrays (``executemany`` cost a statement per
+    agent, a VALUES list a placeholder per value); SQLite: ``executemany`` of the one-row UPDATE.
+    Column names come from the model; ``tests/trust/test_recompute_sql.py`` checks the result
+    against the ORM's update on both databases.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(Agent._meta.db_table)
+    pk = quote(Agent._meta.pk.column)
+    score, level, stamped, updated = (
+        quote(Agent._meta.get_field(name).column)
+        for name in ("trust_score", "trust_level", "trust_updated_at", "updated_at")
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ids, scores, levels = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f"UPDATE {table} SET {score} = v.score, {level} = v.level, "  # noqa: S608
+                f"{stamped} = %s, {updated} = %s "
+                "FROM unnest(%s::bigint[], %s::integer[], %s::text[]) AS v(id, score, level) "
+                f"WHERE {table}.{pk} = v.id",
+                [now, now, ids, scores, levels],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET {score} = %s, {level} = %s, "  # noqa: S608
+                f"{stamped} = %s, {updated} = %s WHERE {pk} = %s",
+                [(s, lv, now, now, agent_id) for agent_id, s, lv in rows],
+            )
 
 
 def _level_change_entry(fact: AgentFacts, outcome: Outcome) -> tuple[str, str, dict]:

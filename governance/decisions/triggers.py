@@ -173,11 +173,18 @@ def _columns_problem(table: str, want: frozenset | None, got: frozenset | None) 
     return f"{table}'s epoch trigger {' and '.join(parts)}"
 
 
+# Once per transaction: the triggers fire at commit (deferred), where one new value is all any
+# other session can see, and each further UPDATE of the one epoch row in the same transaction
+# adds a row version every later one must step over (a bulk write of n rows cost O(n²) at
+# commit). The flag is a transaction-local setting, gone at commit or rollback.
 PG_FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION decisions_epoch_bump() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO decisions_epoch (id, value) VALUES (1, (random() * 9e18)::bigint)
-    ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value;
+    IF current_setting('decisions.epoch_bumped', true) IS DISTINCT FROM 'on' THEN
+        INSERT INTO decisions_epoch (id, value) VALUES (1, (random() * 9e18)::bigint)
+        ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value;
+        PERFORM set_config('decisions.epoch_bumped', 'on', true);
+    END IF;
     RETURN NULL;
 END
 $$ LANGUAGE plpgsql

@@ -109,3 +109,42 @@ def test_record_returns_exactly_the_row_it_wrote(source_ip):
     assert stored.seq is None and stored.hash == ""
     with pytest.raises(Exception, match="append-only"):
         entry.save()
+
+
+@pytest.mark.django_db
+def test_record_many_writes_what_record_writes():
+    from audit import context
+    from audit.models import AuditEntry
+    from audit.services import record_many
+
+    entries = [
+        ("system", "t.bulk", {"resource": f"agent:a{i}", "target_id": i, "reason": "r"})
+        for i in range(3)
+    ]
+    entries.append(
+        (
+            "user:alice",
+            "t.bulk",
+            {
+                "on_behalf_of": ["user:bob"],
+                "credential_id": 3,
+                "changes": {"client_secret": "s3cret", "level": ["untrusted", "pending"]},
+                "context_data": {"breakdown": [{"code": "x", "points": 1.5, "sentence": "é"}]},
+            },
+        )
+    )
+    token = context.bind(context.RequestContext(request_id="req-bulk", source_ip="10.1.2.3"))
+    try:
+        assert record_many(iter(entries)) == len(entries)
+        singles = [record(actor=a, action=b, **fields) for a, b, fields in entries]
+    finally:
+        context.reset(token)
+    bulk = AuditEntry.objects.filter(action="t.bulk").order_by("id")[: len(entries)]
+    skip = {"id", "created_at"}
+    for many, one in zip(bulk, singles, strict=True):
+        stored = AuditEntry.objects.get(pk=one.pk)
+        for field in AuditEntry._meta.concrete_fields:
+            if field.name not in skip:
+                assert getattr(many, field.attname) == getattr(stored, field.attname), field.name
+    assert bulk[3].changes["client_secret"] == "[redacted]"
+    assert record_many([]) == 0

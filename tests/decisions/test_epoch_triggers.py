@@ -15,10 +15,10 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from agents.models import OrganisationPolicy
+from agents.models import Agent, OrganisationPolicy
 from credentials.models import Credential, RevokedToken
 from governance.decisions import checks, triggers
 from governance.decisions.models import Epoch
@@ -99,6 +99,28 @@ def test_every_write_of_a_watched_column_moves_the_epoch_and_the_ignored_one_doe
         before = _epoch()
         deleted = type(instance).objects.filter(pk=instance.pk).delete()[1]
         assert deleted.get(label) == 1 and _epoch() != before, f"deleting {label}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_moves_the_epoch_once_however_many_rows_it_writes():
+    """PostgreSQL: the first trigger of a transaction bumps, the others see it done (each bump
+    updated the one epoch row again, O(n²) for a bulk write); other sessions see one new value
+    at commit either way. SQLite has no deferred triggers and bumps per row, cheaply."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's once-per-transaction bump")
+    team = f.TeamFactory()
+    ids = [f.AgentFactory(owner_team=team).pk for _ in range(3)]
+    before = _epoch()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire at each statement, to look
+        Agent.objects.filter(pk=ids[0]).update(purpose="first")
+        first = _epoch()
+        Agent.objects.filter(pk__in=ids).update(purpose="second")
+        assert _epoch() == first != before
+    assert _epoch() == first
+    Agent.objects.filter(pk=ids[0]).update(purpose="the next transaction")
+    assert _epoch() != first
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,55 @@
+"""The recomputation's hand-written writes against the ORM, on generated data, both databases.
+
+``recompute._update_agents`` (PostgreSQL: one UPDATE over ``unnest``; SQLite: executemany) must
+leave each agent exactly as the ORM's ``update()`` of the same values does, and touch no other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agents.models import Agent, TrustLevel
+from tests import factories as f
+from trust.recompute import _update_agents
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FIELDS = ("trust_score", "trust_level", "trust_updated_at", "updated_at")
+changes = st.lists(
+    st.tuples(st.integers(0, 100), st.sampled_from(TrustLevel.values)), min_size=1, max_size=6
+)
+
+
+def _state(agent_ids: list[int]) -> list[tuple]:
+    return list(Agent.objects.filter(pk__in=agent_ids).order_by("pk").values_list(*FIELDS))
+
+
+@EXAMPLES
+@given(changes=changes, offset=st.integers(-(10**6), 10**6))
+def test_update_agents_writes_what_the_orm_update_writes(changes, offset):
+    now = timezone.now() + dt.timedelta(seconds=offset, microseconds=offset)
+    team = f.TeamFactory()
+    raw = [f.AgentFactory(owner_team=team).pk for _ in changes]
+    orm = [f.AgentFactory(owner_team=team).pk for _ in changes]
+    bystander = f.AgentFactory(owner_team=team)
+    before = _state([bystander.pk])
+
+    _update_agents([(pk, s, lv) for pk, (s, lv) in zip(raw, changes, strict=True)], now)
+    for pk, (score, level) in zip(orm, changes, strict=True):
+        Agent.objects.filter(pk=pk).update(
+            trust_score=score, trust_level=level, trust_updated_at=now, updated_at=now
+        )
+
+    assert _state(raw) == _state(orm)
+    assert _state([bystander.pk]) == before
