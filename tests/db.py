@@ -8,8 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.db import connection
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis for the oracle tests of hand-written SQL against the ORM: each example writes rows
+# in the test's database, so no example database and no deadline.
+ORACLE_EXAMPLES = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @contextlib.contextmanager

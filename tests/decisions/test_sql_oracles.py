@@ -16,7 +16,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from agents.models import Connection, OrganisationPolicy, Scope, ScopeGrant, TrustLevel
@@ -25,15 +25,11 @@ from governance.decisions.models import Epoch
 from governance.decisions.selectors import ConnectionRow, DecisionContext, PolicyRow
 from governance.decisions.selectors import decision_context as raw_decision_context
 from tests import factories as f
+from tests.db import ORACLE_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = ORACLE_EXAMPLES
 ACTIONS = ("read", "write", "delete")
 OFFSETS = st.sampled_from([None, -86400, -1, 0, 1, 3600]) | st.integers(-(10**6), 10**6)
 LOG_ONLY = st.lists(st.sampled_from(policy.LOG_ONLY_RULES), unique=True, max_size=2)

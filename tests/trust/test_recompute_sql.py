@@ -10,21 +10,17 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from agents.models import Agent, TrustLevel
 from tests import factories as f
+from tests.db import ORACLE_EXAMPLES
 from trust.recompute import _update_agents
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = ORACLE_EXAMPLES
 FIELDS = ("trust_score", "trust_level", "trust_updated_at", "updated_at")
 changes = st.lists(
     st.tuples(st.integers(0, 100), st.sampled_from(TrustLevel.values)), min_size=1, max_size=6

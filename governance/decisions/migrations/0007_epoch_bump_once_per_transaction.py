@@ -6,19 +6,14 @@ O(n²) at commit (each update steps over the row versions the earlier ones left)
 ``triggers.PG_FUNCTION_SQL``. The triggers themselves are unchanged.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 from governance.decisions.triggers import PG_FUNCTION_SQL
 
-PER_ROW = """
-CREATE OR REPLACE FUNCTION decisions_epoch_bump() RETURNS trigger AS $$
-BEGIN
-    INSERT INTO decisions_epoch (id, value) VALUES (1, (random() * 9e18)::bigint)
-    ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql
-"""
+# Backwards: the per-row body, as 0002 installed it.
+PER_ROW = import_module("governance.decisions.migrations.0002_epoch").PG_FUNCTION
 
 
 def _function(sql: str):
