@@ -103,8 +103,9 @@ MIDDLEWARE = [
     "governance.decisions.middleware.AuthenticationMiddleware",
     "governance.decisions.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Content-Security-Policy on every response (django-csp; the policy is below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every response (django-csp's, its header built once: the
+    # policy is below).
+    "governance.security.csp.CSPMiddleware",
     # An authenticated session past its absolute lifetime is ended (SESSION_MAX_AGE below).
     "governance.security.sessions.SessionLifetimeMiddleware",
     "audit.middleware.AuditContextMiddleware",

@@ -33,6 +33,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: the machine API (the decision point above all); Django tries these in order, and
+    # every prefix tried before it is work on each decision (docs/decisions.md). The prefixes do
+    # not overlap, so the order changes nothing else.
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("admin/", admin.site.urls),
     path("", include("credentials.oauth.urls", namespace="oauth")),
     path("portal/approvals/", include("governance.approvals.urls")),
@@ -41,7 +45,6 @@ urlpatterns = [
     path("portal/scope-reviews/", include("governance.grants.review_urls")),
     path("portal/audit/", include("governance.auditlog.urls", namespace="audit")),
     path("portal/", include("governance.portal.urls")),
-    path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/schema/ui/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="schema-ui"

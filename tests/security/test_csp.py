@@ -8,8 +8,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
+from csp.decorators import csp_exempt, csp_replace, csp_update
+from csp.exceptions import CSPNonceError
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from django.http import HttpResponse, HttpResponseNotFound
+from django.test import Client, RequestFactory
 
+from governance.security.csp import CSPMiddleware
 from tests import factories as f
 from tests.portal import conftest as portal_fixtures
 from tests.routes import all_routes
@@ -103,3 +108,73 @@ def test_pages_work_in_a_browser_under_the_policy(live_server, browser_page):
     page.wait_for_selector("h1:has-text('Agent governance portal API')", timeout=30_000)
     # Redoc's footer asks its CDN for a logo: blocked, as anything from elsewhere must be.
     assert [v for v in violations if "cdn.redoc.ly" not in v] == []
+
+
+# governance.security.csp builds the settings' header once; django-csp builds it per response.
+# For every kind of response both must set the same headers, byte for byte.
+
+
+def _page(request):
+    return HttpResponse("<p>page</p>")
+
+
+VIEWS = {
+    "plain": _page,
+    "csp_update": csp_update({"style-src": ["'unsafe-inline'"]})(_page),
+    "csp_replace": csp_replace({"img-src": ["https://img.example"]})(_page),
+    "csp_exempt": csp_exempt()(_page),
+    "report-only exempt": csp_exempt(REPORT_ONLY=True)(_page),
+    "header set by the view": lambda request: _with_header(_page(request)),
+    "not found": lambda request: HttpResponseNotFound("gone"),
+}
+REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"], "report-uri": ["/csp-reports"]}}
+
+
+def _with_header(response):
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+def _headers(middleware_class, view, path, *, nonce: bool):
+    middleware = middleware_class(view)
+    request = RequestFactory().get(path)
+    middleware.process_request(request)
+    if nonce:
+        str(request.csp_nonce)  # what a template using the nonce does
+    response = middleware.process_response(request, middleware.get_response(request))
+    try:  # django-csp: a nonce asked for once the header is written is an error
+        str(request.csp_nonce)
+        late_nonce = "given"
+    except CSPNonceError:
+        late_nonce = "refused"
+    headers = [(k, v) for k, v in response.items() if k.startswith("Content-Security-Policy")]
+    return headers, late_nonce
+
+
+@pytest.mark.parametrize("settings_case", ["project", "with report-only", "excluded", "debug"])
+@pytest.mark.parametrize("nonce", [False, True], ids=["no nonce", "nonce"])
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_the_built_once_header_is_django_csps(settings, settings_case, nonce, view):
+    if settings_case == "with report-only":
+        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = REPORT_ONLY
+    elif settings_case == "excluded":
+        settings.CONTENT_SECURITY_POLICY = {
+            **settings.CONTENT_SECURITY_POLICY,
+            "EXCLUDE_URL_PREFIXES": ["/api/"],
+        }
+    elif settings_case == "debug":
+        settings.DEBUG = True
+    ours = _headers(CSPMiddleware, VIEWS[view], "/api/v1/decisions", nonce=nonce)
+    theirs = _headers(DjangoCSPMiddleware, VIEWS[view], "/api/v1/decisions", nonce=nonce)
+    assert ours == theirs
+    if view == "plain" and settings_case == "project":
+        assert [k for k, _ in ours[0]] == ["Content-Security-Policy"]
+        assert ours[1] == ("given" if nonce else "refused")
+
+
+def test_a_policy_changed_in_the_settings_is_the_next_responses(settings, client):
+    before = client.get("/.well-known/jwks.json")["Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    after = client.get("/.well-known/jwks.json")["Content-Security-Policy"]
+    assert "default-src 'self'" in before
+    assert after == "default-src 'none'"
