@@ -27,8 +27,12 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
+        # No session cookie (the machine endpoints' callers): nobody is signed in, and the lazy
+        # user is left unloaded.
+        if session is None or session.session_key is None:
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if session is not None and user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated:
             now = int(time.time())
             started = session.get(STARTED)
             if started is None:
