@@ -18,6 +18,7 @@ from ..models import (
     WorkflowRun,
 )
 from ..permissions import agents_managed_by, is_platform_admin, teams_managed_by
+from .fields import SlugRelatedField
 
 
 def _user(serializer: serializers.Serializer):
@@ -25,7 +26,7 @@ def _user(serializer: serializers.Serializer):
     return getattr(request, "user", None)
 
 
-class ManagedTeamField(serializers.SlugRelatedField):
+class ManagedTeamField(SlugRelatedField):
     """A team by slug, among those the caller may manage (others read as "does not exist")."""
 
     def __init__(self, **kwargs):
@@ -36,7 +37,7 @@ class ManagedTeamField(serializers.SlugRelatedField):
         return teams_managed_by(_user(self.parent) if self.parent else None)
 
 
-class ManagedAgentField(serializers.SlugRelatedField):
+class ManagedAgentField(SlugRelatedField):
     """An agent by slug, among those the caller may manage."""
 
     def __init__(self, **kwargs):
@@ -54,7 +55,7 @@ class ActionReasonSerializer(serializers.Serializer):
 
 
 class TeamSerializer(serializers.ModelSerializer):
-    members = serializers.SlugRelatedField(
+    members = SlugRelatedField(
         many=True,
         slug_field="username",
         required=False,
@@ -75,7 +76,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class ScopeSerializer(serializers.ModelSerializer):
-    resource = serializers.SlugRelatedField(
+    resource = SlugRelatedField(
         slug_field="slug",
         queryset=Resource.objects.all(),
         allow_null=True,
@@ -104,12 +105,8 @@ class ScopeSerializer(serializers.ModelSerializer):
 
 class AgentSerializer(serializers.ModelSerializer):
     owner_team = ManagedTeamField(help_text="Slug of the owning team.")
-    current_version = serializers.SlugRelatedField(
-        slug_field="label", read_only=True, allow_null=True
-    )
-    created_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
+    current_version = SlugRelatedField(slug_field="label", read_only=True, allow_null=True)
+    created_by = SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Agent
@@ -154,7 +151,7 @@ class AgentCreateSerializer(AgentSerializer):
     config_digest = serializers.RegexField(
         r"^sha256:[0-9a-f]{64}$", required=False, allow_blank=True
     )
-    requested_scopes = serializers.SlugRelatedField(
+    requested_scopes = SlugRelatedField(
         many=True, slug_field="name", queryset=Scope.objects.all(), required=False
     )
 
@@ -174,12 +171,10 @@ class AgentCreateSerializer(AgentSerializer):
 
 class AgentVersionSerializer(serializers.ModelSerializer):
     agent = ManagedAgentField(help_text="Slug of the agent.")
-    requested_scopes = serializers.SlugRelatedField(
+    requested_scopes = SlugRelatedField(
         many=True, slug_field="name", queryset=Scope.objects.all(), required=False
     )
-    reviewed_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
+    reviewed_by = SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AgentVersion
@@ -200,10 +195,8 @@ class AgentVersionSerializer(serializers.ModelSerializer):
 
 class ScopeGrantSerializer(serializers.ModelSerializer):
     agent = ManagedAgentField(help_text="Slug of the agent.")
-    scope = serializers.SlugRelatedField(slug_field="name", queryset=Scope.objects.all())
-    granted_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
+    scope = SlugRelatedField(slug_field="name", queryset=Scope.objects.all())
+    granted_by = SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ScopeGrant
@@ -248,7 +241,7 @@ class ResourceSerializer(serializers.ModelSerializer):
 
 class ConnectionSerializer(serializers.ModelSerializer):
     agent = ManagedAgentField(help_text="Slug of the agent.")
-    resource = serializers.SlugRelatedField(slug_field="slug", queryset=Resource.objects.all())
+    resource = SlugRelatedField(slug_field="slug", queryset=Resource.objects.all())
     allowed_actions = serializers.ListField(
         child=serializers.RegexField(r"^[a-z0-9][a-z0-9_.-]*$", max_length=64),
         allow_empty=False,
@@ -301,7 +294,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
         return fields
 
 
-class ManagedWorkflowField(serializers.SlugRelatedField):
+class ManagedWorkflowField(SlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "slug")
         super().__init__(**kwargs)

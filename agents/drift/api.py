@@ -14,14 +14,16 @@ from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from agents.api.fields import SlugRelatedField
+
 from ..errors import RegistryError
 from . import selectors, services
 from .models import ObservedConfiguration
 
 
 class ObservedConfigurationSerializer(serializers.ModelSerializer):
-    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    agent = SlugRelatedField(slug_field="slug", read_only=True)
+    reviewed_by = SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ObservedConfiguration

@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from agents.api.fields import SlugRelatedField
+
 from ..errors import ApprovalError, ApprovalForbidden
 from ..models import ApprovalRequest
 from ..permissions import approvals_visible_to
@@ -18,8 +20,8 @@ from .authentication import AgentPrincipal, AgentTokenAuthentication
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
-    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    resource = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    agent = SlugRelatedField(slug_field="slug", read_only=True)
+    resource = SlugRelatedField(slug_field="slug", read_only=True)
     decided_by = serializers.SerializerMethodField()
 
     class Meta:

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from agents.api.fields import SlugRelatedField
 from agents.api.serializers import ManagedAgentField
 from agents.api.views import CONFLICT, NOT_FOUND, ListRetrieve
 from agents.models import AgentVersion, Scope
@@ -20,12 +21,12 @@ from ..versions import scope_review_decide
 
 class GrantRequestSerializer(serializers.ModelSerializer):
     agent = ManagedAgentField(help_text="Slug of the agent (one your team manages).")
-    scope = serializers.SlugRelatedField(
+    scope = SlugRelatedField(
         slug_field="name", queryset=Scope.objects.filter(resource__isnull=False)
     )
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team = SlugRelatedField(slug_field="slug", read_only=True)
+    requested_by = SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = SlugRelatedField(slug_field="username", read_only=True)
     grant = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     sensitivity = serializers.CharField(source="scope.sensitivity", read_only=True)
 
@@ -107,8 +108,8 @@ class GrantRequestViewSet(TeamScopedViewSetMixin, mixins.CreateModelMixin, ListR
 
 
 class ScopeReviewSerializer(serializers.ModelSerializer):
-    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    agent = SlugRelatedField(slug_field="slug", read_only=True)
+    reviewed_by = SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = AgentVersion

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from agents.api.fields import SlugRelatedField
 from agents.models import Sensitivity, Team
 
 from ..models import Campaign, Decision, ReviewItem, ReviewLine
 
 
-class Username(serializers.SlugRelatedField):
+class Username(SlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "username")
         super().__init__(**kwargs)
@@ -18,7 +19,7 @@ class Username(serializers.SlugRelatedField):
 
 class CampaignSerializer(serializers.ModelSerializer):
     # Nullable and blank values declared as such (the schemathesis run checks every answer).
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team = SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     min_sensitivity = serializers.ChoiceField(
         choices=Sensitivity.choices, read_only=True, allow_blank=True
     )
@@ -41,7 +42,7 @@ class CampaignOpenSerializer(serializers.Serializer):
         choices=[c for c in Campaign.Coverage.choices if c[0] != Campaign.Coverage.AGENT],
         default=Campaign.Coverage.ALL,
     )
-    team = serializers.SlugRelatedField(
+    team = SlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True
     )
     min_sensitivity = serializers.ChoiceField(
@@ -70,8 +71,8 @@ class LineSerializer(serializers.ModelSerializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
-    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    team = serializers.SlugRelatedField(
+    agent = SlugRelatedField(slug_field="slug", read_only=True)
+    team = SlugRelatedField(
         source="agent.owner_team", slug_field="slug", read_only=True, allow_null=True
     )
     decided_by = Username(read_only=True, allow_null=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import serializers
 
+from agents.api.fields import SlugRelatedField
+
 from ..models import Attestation, Attestor, ClaimType
 
 
@@ -77,8 +79,8 @@ class SubmitSerializer(serializers.Serializer):
 class AttestationSerializer(serializers.ModelSerializer):
     """A stored attestation with its JWS verbatim: verify it yourself with the attestor's key."""
 
-    attestor = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    agent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    attestor = SlugRelatedField(slug_field="name", read_only=True)
+    agent = SlugRelatedField(slug_field="slug", read_only=True)
     in_force = serializers.SerializerMethodField(
         help_text="Unexpired and its attestor active (whether it is the latest of its kind "
         "is in the agent's trust breakdown)."
