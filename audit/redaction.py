@@ -1,4 +1,5 @@
-"""What an audit entry never holds: values whose key names a secret are replaced on the way in."""
+"""What an audit entry never holds: values whose key names a secret are replaced on the way in,
+and a NUL, which PostgreSQL cannot store, is written out."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def redact(values: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if _is_secret(key):
             out[key] = REDACTED
-        elif isinstance(value, (str, int, float, type(None))):
+        elif isinstance(value, str):
+            out[key] = storable(value)
+        elif isinstance(value, (int, float, type(None))):
             out[key] = value
         else:
             out[key] = _redact_value(value)
@@ -46,7 +49,16 @@ def _redact_value(value: Any) -> Any:
         return redact(value)
     if isinstance(value, (list, tuple)):
         return [_redact_value(item) for item in value]
+    if isinstance(value, str):
+        return storable(value)
     return value
+
+
+def storable(text: str) -> str:
+    """``text`` with any NUL written as ``\\x00``: a value presented by a caller may hold one,
+    PostgreSQL refuses it in text and JSON, and an entry that cannot be written refuses the
+    action it records (a 503 for a bad parameter)."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 _PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping

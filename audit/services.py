@@ -23,7 +23,7 @@ from django.utils import timezone
 from . import chain, context
 from .bulk import insert_rows, server_binding_cursor
 from .models import AuditCheckpoint, AuditEntry
-from .redaction import redact
+from .redaction import redact, storable
 from .sqlite_turns import atomic_in_turn, writer_turn
 from .verifier import CANONICAL_VERSION, jws_header
 from .verifier import FIELDS as ENTRY_FIELDS
@@ -113,27 +113,48 @@ def _fields(
 ) -> dict[str, Any]:
     """The column values of an entry, as ``AuditEntry.objects.create`` would have stored them."""
     ctx = context.current()
-    return {
-        "actor": actor,
-        "actor_id": str(actor_id),
-        "on_behalf_of": list(on_behalf_of),
-        "action": action,
-        "outcome": outcome,
-        "reason": reason,
-        "resource": resource,
-        "target_type": target_type,
-        "target_id": str(target_id),
-        "workflow_run": workflow_run,
-        "token_jti": token_jti,
-        "credential_id": str(credential_id),
-        "request_id": ctx.request_id,
-        # The field's own normalisation (IPv6 forms), as the ORM applies it on save.
-        "source_ip": _SOURCE_IP.get_prep_value(ctx.source_ip) or None,
-        "changes": redact(changes or {}),
-        "context": redact(context_data or {}),
-    }
+    return _storable_text(
+        {
+            "actor": actor,
+            "actor_id": str(actor_id),
+            "on_behalf_of": list(on_behalf_of),
+            "action": action,
+            "outcome": outcome,
+            "reason": reason,
+            "resource": resource,
+            "target_type": target_type,
+            "target_id": str(target_id),
+            "workflow_run": workflow_run,
+            "token_jti": token_jti,
+            "credential_id": str(credential_id),
+            "request_id": ctx.request_id,
+            # The field's own normalisation (IPv6 forms), as the ORM applies it on save.
+            "source_ip": _SOURCE_IP.get_prep_value(ctx.source_ip) or None,
+            "changes": redact(changes or {}),
+            "context": redact(context_data or {}),
+        }
+    )
 
 
+def _storable_text(fields: dict[str, Any]) -> dict[str, Any]:
+    """Text columns as the database can hold them: NUL written out, cut to the column's length.
+    They may carry what a caller presented (a client id, a resource); an entry that cannot be
+    written refuses the action it records, so a hostile value would be a 503, not a 400."""
+    for name, limit in _TEXT_COLUMNS:
+        value = storable(fields[name])
+        fields[name] = value[:limit] if limit and len(value) > limit else value
+    return fields
+
+
+# The entry's text columns that _fields fills (not the chain's hashes and signature), and
+# their lengths (None: a TextField).
+_TEXT_COLUMNS = [
+    (name, AuditEntry._meta.get_field(name).max_length)
+    for name in (
+        "actor", "actor_id", "action", "outcome", "reason", "resource", "target_type",
+        "target_id", "workflow_run", "token_jti", "credential_id", "request_id",
+    )
+]  # fmt: skip
 _SOURCE_IP = AuditEntry._meta.get_field("source_ip")
 _dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
 

@@ -1,4 +1,5 @@
-"""A NUL character anywhere in API input is a 400 with a field error, never a 500.
+"""A NUL character anywhere in API input is a 400 with a field error (or an RFC 6749 error on
+the OAuth endpoints), never a 500 or a 503.
 
 Found by the schema fuzzer on PostgreSQL, which refuses NUL in text: ``POST /api/v1/agents/``
 with ``owner_team=a%00b`` was a 500 (the slug lookup's DataError), and so were runs and
@@ -8,7 +9,14 @@ POST body is taken from the OpenAPI schema, so a new one is covered the day it i
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
+from django.core.cache import cache
+
+from audit.models import AuditEntry
+from tests.credentials.conftest import agent_with_secret
+from tests.decisions.conftest import basic, make_world
 
 from .test_pagination import admin_client as admin_client  # a fixture
 from .test_pagination import list_urls
@@ -76,3 +84,55 @@ def test_a_slug_with_nul_is_a_field_error(admin_client, field):
     response = admin_client.post(path, {field: NUL}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()[field] == ["Null characters are not allowed."]
+
+
+# -- the machine endpoints: a refusal, audited, never a 503 for an entry the log cannot hold ---
+
+FORM = "application/x-www-form-urlencoded"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+@pytest.mark.parametrize("client_id", [NUL, "x" * 1000, "a\nb"])
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/api/v1/decisions"])
+def test_a_client_id_the_audit_log_cannot_hold_is_refused_and_audited(client, path, client_id):
+    """The failed authentication is recorded with NUL written out and cut to the column; before, on
+    PostgreSQL, the entry could not be written and the decision point answered 503."""
+    cache.clear()  # the failure throttle's counters
+    response = client.post(
+        path,
+        urlencode({"grant_type": "client_credentials", "token": "x"}),
+        content_type=FORM,
+        HTTP_AUTHORIZATION=basic(client_id, "secret"),
+    )
+    assert response.status_code in (400, 401), response.content
+    entry = AuditEntry.objects.filter(action="client.authenticate").latest("seq")
+    assert entry.outcome == "failure"
+    assert len(entry.resource) <= AuditEntry._meta.get_field("resource").max_length
+    assert "\x00" not in entry.resource
+
+
+def test_a_decision_about_a_resource_with_nul_is_a_400(client, settings):
+    settings.RATE_LIMIT_BACKEND = "database"
+    world = make_world()
+    response = world.decide(client, resource=NUL)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"grant_type": "client_credentials", "scope": NUL},
+        {"grant_type": "client_credentials", "resource": NUL},
+        {"grant_type": "client_credentials", "config_digest": NUL},
+        {"grant_type": TOKEN_EXCHANGE, "subject_token": NUL, "subject_token_type": NUL},
+        {"grant_type": TOKEN_EXCHANGE, "subject_token": NUL, "actor_token": NUL, "run_id": NUL},
+        {"grant_type": NUL},
+    ],
+)
+def test_token_parameters_with_nul_are_refused(client, params):
+    cache.clear()
+    agent = agent_with_secret()
+    body = {"client_id": agent.client_id, "client_secret": agent.secret, **params}
+    response = client.post("/oauth/token", urlencode(body), content_type=FORM)
+    assert response.status_code in (400, 401, 403), response.content
+    assert "error" in response.json()

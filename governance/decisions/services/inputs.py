@@ -60,7 +60,9 @@ def resource_for(caller: Resource, resource: Any) -> Resource:
         return caller
     if not isinstance(resource, str) or not resource:
         raise DecisionInputError("invalid_request", "resource is required")
-    if (
+    # Slugs and audiences are printable: anything else is no resource of ours, and is not looked
+    # up (PostgreSQL refuses a NUL in text: the lookup would fail the request with a 503).
+    if resource.isprintable() and (
         Resource.objects.filter(slug=resource).exists()
         or Resource.objects.filter(audience=resource).exists()
     ):
