@@ -8,11 +8,21 @@ import time
 import pytest
 from django.test import override_settings
 
+from tests.static_files import static_files_scanned_once
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     """Factories give users passwords; PBKDF2's full cost (~1 s here) buys nothing in tests."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_scanned_once():
+    """Every test client builds its own middleware chain, and WhiteNoise then stats every static
+    file again (~180 of them): scanned once per settings instead (tests/static_files.py)."""
+    with static_files_scanned_once():
         yield
 
 
