@@ -29,6 +29,12 @@ def q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def literal(*values: str) -> str:
+    """Constants of our enums as SQL literals, comma-separated (``Credential.USABLE``): the
+    statuses a hand-written query compares, named once in the models, never hard-coded."""
+    return ", ".join("'" + str(value).replace("'", "''") + "'" for value in values)
+
+
 def table(model: type[Model]) -> str:
     return q(model._meta.db_table)
 
@@ -94,15 +100,16 @@ def _context_columns() -> str:
     return (
         f"(SELECT {json_agg('s.' + q('name'))} FROM {grant} g JOIN {scope} s "  # noqa: S608
         f"ON g.{q('scope_id')} = s.{q('id')} WHERE g.{q('agent_id')} = a.{q('id')} "
-        f"AND g.{q('status')} = 'active' "
+        f"AND g.{q('status')} = {literal(ScopeGrant.Status.ACTIVE)} "
         f"AND (g.{q('expires_at')} IS NULL OR g.{q('expires_at')} > %s)), "
         f"(SELECT {json_agg('r2.' + q('audience'))} FROM {conn} k JOIN {res} r2 "
         f"ON k.{q('resource_id')} = r2.{q('id')} WHERE k.{q('agent_id')} = a.{q('id')} "
-        f"AND k.{q('status')} = 'active'), "
+        f"AND k.{q('status')} = {literal(Connection.Status.ACTIVE)}), "
         f"(SELECT v.{q('label')} FROM {version} v "
         f"WHERE v.{q('id')} = a.{q('current_version_id')}), "
         f"(SELECT MIN(g.{q('expires_at')}) FROM {grant} g WHERE g.{q('agent_id')} = a.{q('id')} "
-        f"AND g.{q('status')} = 'active' AND g.{q('expires_at')} > %s)"
+        f"AND g.{q('status')} = {literal(ScopeGrant.Status.ACTIVE)} "
+        f"AND g.{q('expires_at')} > %s)"
     )
 
 
@@ -180,8 +187,9 @@ def _key_candidates_sql(vendor: str) -> str:
     return (
         f"{_principal_select()}"
         f"WHERE (a.{q('slug')} = %s OR r.{q('slug')} = %s) "
-        f"AND c.{q('kind')} = 'public_key' AND c.{q('algorithm')} = %s "
-        f"AND c.{q('status')} IN ('active', 'rotating') AND c.{q('not_before')} <= %s "
+        f"AND c.{q('kind')} = {literal(Credential.Kind.PUBLIC_KEY)} "
+        f"AND c.{q('algorithm')} = %s AND c.{q('status')} IN ({literal(*Credential.USABLE)}) "
+        f"AND c.{q('not_before')} <= %s "
         f"AND (c.{q('expires_at')} IS NULL OR c.{q('expires_at')} > %s) "
         f"ORDER BY c.{q('created_at')} DESC LIMIT 20"
     )

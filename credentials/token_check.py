@@ -33,7 +33,7 @@ from . import process_caches
 from .epoch import timestamp
 from .models import Credential, RevokedToken
 from .signing import verification_key, verify_jws
-from .sql import json_agg, json_list, load
+from .sql import json_agg, json_list, literal, load, q, table
 
 ACCESS_TOKEN_TYP = "at+jwt"
 MAX_TOKEN_LENGTH = 8192
@@ -221,62 +221,75 @@ class _State:
 def _state_sql(n_jtis: int, n_creds: int, n_actors: int, with_run: bool) -> str:
     """The one query, by shape. Hand-written: the ORM would spend longer building it on every
     call than the database spends running it (``docs/oauth.md``, "Performance")."""
-    agent_cols = ", ".join(f"a.{connection.ops.quote_name(c)}" for c in _AGENT_COLUMNS)
+    agent_cols = ", ".join(f"a.{q(c)}" for c in _AGENT_COLUMNS)
 
     def marks(n: int) -> str:
         return ", ".join(["%s"] * n)
 
-    # Only table names from model metadata and %s placeholders go into the string.
-    revoked = f"EXISTS (SELECT 1 FROM {_t(RevokedToken)} WHERE jti IN ({marks(n_jtis)}))"  # noqa: S608
+    # Only names from model metadata, our enums' constants and %s placeholders go into the string.
+    active_grant = literal(ScopeGrant.Status.ACTIVE)
+    revoked = (
+        f"EXISTS (SELECT 1 FROM {table(RevokedToken)} "  # noqa: S608
+        f"WHERE {q('jti')} IN ({marks(n_jtis)}))"
+    )
     bad_cred = (
-        f"EXISTS (SELECT 1 FROM {_t(Credential)} WHERE id IN ({marks(n_creds)}) "  # noqa: S608
-        "AND (status NOT IN ('active', 'rotating') OR (expires_at IS NOT NULL "
-        "AND expires_at <= %s)))"
+        f"EXISTS (SELECT 1 FROM {table(Credential)} WHERE {q('id')} IN ({marks(n_creds)}) "  # noqa: S608
+        f"AND ({q('status')} NOT IN ({literal(*Credential.USABLE)}) "
+        f"OR ({q('expires_at')} IS NOT NULL AND {q('expires_at')} <= %s)))"
         if n_creds
         else "0"
     )
     bad_actor = (
-        f"EXISTS (SELECT 1 FROM {_t(Agent)} WHERE slug IN ({marks(n_actors)}) "  # noqa: S608
-        "AND status <> 'active')"
+        f"EXISTS (SELECT 1 FROM {table(Agent)} WHERE {q('slug')} IN ({marks(n_actors)}) "  # noqa: S608
+        f"AND {q('status')} <> {literal(Agent.Status.ACTIVE)})"
         if n_actors
         else "0"
     )
     run_open = (
-        f"(SELECT CASE WHEN status = 'running' AND (deadline IS NULL OR deadline > %s) "  # noqa: S608
-        f"THEN 1 ELSE 0 END FROM {_t(WorkflowRun)} WHERE run_id = %s)"
+        f"(SELECT CASE WHEN {q('status')} = {literal(WorkflowRun.Status.RUNNING)} "  # noqa: S608
+        f"AND ({q('deadline')} IS NULL OR {q('deadline')} > %s) "
+        f"THEN 1 ELSE 0 END FROM {table(WorkflowRun)} WHERE {q('run_id')} = %s)"
         if with_run
         else "1"
     )
     # The live grants of the subject (``a``, correlated on the grant's agent index), those of
     # the actors as "slug name" strings (only when there are actors), and the first moment one
     # of them lapses by time.
-    live = "g.status = 'active' AND (g.expires_at IS NULL OR g.expires_at > %s)"
-    actor_ids = f"g.agent_id IN (SELECT id FROM {_t(Agent)} WHERE slug IN ({marks(n_actors)}))"  # noqa: S608
-    grants = (
-        f"(SELECT {json_agg('s.name')} FROM {_t(ScopeGrant)} g "  # noqa: S608
-        f"JOIN {_t(Scope)} s ON s.id = g.scope_id WHERE g.agent_id = a.id AND {live})"
+    live = (
+        f"g.{q('status')} = {active_grant} "
+        f"AND (g.{q('expires_at')} IS NULL OR g.{q('expires_at')} > %s)"
     )
-    pair = "ga.slug || ' ' || s.name"
+    actor_ids = (
+        f"g.{q('agent_id')} IN (SELECT {q('id')} FROM {table(Agent)} "  # noqa: S608
+        f"WHERE {q('slug')} IN ({marks(n_actors)}))"
+    )
+    on_scope = f"JOIN {table(Scope)} s ON s.{q('id')} = g.{q('scope_id')}"
+    grants = (
+        f"(SELECT {json_agg('s.' + q('name'))} FROM {table(ScopeGrant)} g "  # noqa: S608
+        f"{on_scope} WHERE g.{q('agent_id')} = a.{q('id')} AND {live})"
+    )
+    pair = f"ga.{q('slug')} || ' ' || s.{q('name')}"
     actor_grants = (
-        f"(SELECT {json_agg(pair)} FROM {_t(ScopeGrant)} g "  # noqa: S608
-        f"JOIN {_t(Scope)} s ON s.id = g.scope_id JOIN {_t(Agent)} ga ON ga.id = g.agent_id "
+        f"(SELECT {json_agg(pair)} FROM {table(ScopeGrant)} g {on_scope} "  # noqa: S608
+        f"JOIN {table(Agent)} ga ON ga.{q('id')} = g.{q('agent_id')} "
         f"WHERE {actor_ids} AND {live})"
         if n_actors
         else "NULL"
     )
-    holders = f"(g.agent_id = a.id OR {actor_ids})" if n_actors else "g.agent_id = a.id"
+    holders = (
+        f"(g.{q('agent_id')} = a.{q('id')} OR {actor_ids})"
+        if n_actors
+        else (f"g.{q('agent_id')} = a.{q('id')}")
+    )
     grants_until = (
-        f"(SELECT MIN(g.expires_at) FROM {_t(ScopeGrant)} g "  # noqa: S608
-        f"WHERE {holders} AND g.status = 'active' AND g.expires_at > %s)"
+        f"(SELECT MIN(g.{q('expires_at')}) FROM {table(ScopeGrant)} g "  # noqa: S608
+        f"WHERE {holders} AND g.{q('status')} = {active_grant} AND g.{q('expires_at')} > %s)"
     )
     return (
         f"SELECT {agent_cols}, {revoked}, {bad_cred}, {bad_actor}, {run_open}, "  # noqa: S608
-        f"{grants}, {actor_grants}, {grants_until} FROM {_t(Agent)} a WHERE a.slug = %s"
+        f"{grants}, {actor_grants}, {grants_until} FROM {table(Agent)} a "
+        f"WHERE a.{q('slug')} = %s"
     )
-
-
-def _t(model: type) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 _AGENT_COLUMNS = [f.column for f in Agent._meta.concrete_fields]
