@@ -3,7 +3,8 @@
 A batch of the audit log is folded by ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE``:
 the database groups the entries, resolves ``agent:<slug>`` to the agent's id by a join, and adds
 the counts to the existing rows, so no entry travels to Python. Only table and column names
-from model metadata and ``%s`` placeholders are put into the SQL text; the few differences of
+from model metadata, the audit outcomes' enum constants and ``%s`` placeholders are put into
+the SQL text; the few differences of
 dialect (hour truncation, JSON access, least/greatest of nullable values) are chosen by vendor.
 """
 
@@ -17,12 +18,17 @@ from django.db.models import Model
 
 from agents.models import Agent
 from audit.models import AuditEntry
+from credentials.sql import literal
 
 from .models import UsageHour, UsageTotal
 
 COUNTERS = ("allowed", "denied", "pending", "issued", "refused", "auth_failed")
 ISSUED = ("token.issue", "token.exchange", "token.delegate")
 KEY = ("resource", "action", "credential_id")
+Outcome = AuditEntry.Outcome
+OK, DENIED, PENDING, FAILED = (
+    literal(o) for o in (Outcome.SUCCESS, Outcome.DENIED, Outcome.PENDING, Outcome.FAILURE)
+)
 
 
 def _q(name: str) -> str:
@@ -55,11 +61,11 @@ def _events(after: int, upto: int) -> tuple[str, list]:
             CASE WHEN length(credential_id) <= 32 THEN credential_id ELSE '' END AS k_credential
         FROM {_q(AuditEntry._meta.db_table)}
         WHERE seq > %s AND seq <= %s AND (
-            (action = 'decision' AND outcome IN ('success', 'denied', 'pending')
+            (action = 'decision' AND outcome IN ({OK}, {DENIED}, {PENDING})
                 AND actor LIKE 'agent:%%')
-            OR (action IN ({issued}) AND outcome = 'success' AND actor LIKE 'agent:%%')
+            OR (action IN ({issued}) AND outcome = {OK} AND actor LIKE 'agent:%%')
             OR (action = 'token.refuse' AND actor LIKE 'agent:%%')
-            OR (action = 'client.authenticate' AND outcome = 'failure'
+            OR (action = 'client.authenticate' AND outcome = {FAILED}
                 AND resource LIKE 'client:%%')
         )
     """  # noqa: S608 (names from model metadata, values as parameters)
@@ -69,9 +75,9 @@ def _events(after: int, upto: int) -> tuple[str, list]:
 def _counts() -> tuple[str, list]:
     issued = ", ".join(["%s"] * len(ISSUED))
     sql = f"""
-        SUM(CASE WHEN e.action = 'decision' AND e.outcome = 'success' THEN 1 ELSE 0 END),
-        SUM(CASE WHEN e.action = 'decision' AND e.outcome = 'denied' THEN 1 ELSE 0 END),
-        SUM(CASE WHEN e.action = 'decision' AND e.outcome = 'pending' THEN 1 ELSE 0 END),
+        SUM(CASE WHEN e.action = 'decision' AND e.outcome = {OK} THEN 1 ELSE 0 END),
+        SUM(CASE WHEN e.action = 'decision' AND e.outcome = {DENIED} THEN 1 ELSE 0 END),
+        SUM(CASE WHEN e.action = 'decision' AND e.outcome = {PENDING} THEN 1 ELSE 0 END),
         SUM(CASE WHEN e.action IN ({issued}) THEN 1 ELSE 0 END),
         SUM(CASE WHEN e.action = 'token.refuse' THEN 1 ELSE 0 END),
         SUM(CASE WHEN e.action = 'client.authenticate' THEN 1 ELSE 0 END)
@@ -128,7 +134,7 @@ def fold_totals(after: int, upto: int) -> int:
         INSERT INTO {table} ({columns})
         SELECT a.id, e.k_resource, e.k_action, e.k_credential,
             MIN(e.created_at), MAX(e.created_at),
-            MAX(CASE WHEN (e.action = 'decision' AND e.outcome = 'success')
+            MAX(CASE WHEN (e.action = 'decision' AND e.outcome = {OK})
                        OR e.action IN ({issued}) THEN e.created_at END)
         FROM ({events}) e JOIN {_q(Agent._meta.db_table)} a ON a.slug = e.slug
         WHERE true
