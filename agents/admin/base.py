@@ -168,16 +168,11 @@ class CatalogueAdmin(ServiceAdmin):
         return False
 
 
-class ViewOnlyAdminMixin:
-    """Rows that change only through services (admin actions, API, beat): the admin shows them.
+class NoWritesMixin:
+    """No add, change or delete through the admin's forms (an admin or an inline): the rows
+    change only through their services."""
 
-    Viewing follows ``has_module_permission``, which each admin defines for its audience.
-    """
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -187,7 +182,17 @@ class ViewOnlyAdminMixin:
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ViewOnlyAdminMixin(NoWritesMixin):
+    """Rows that change only through services (admin actions, API, beat): the admin shows them.
+
+    Viewing follows ``has_module_permission``, which each admin defines for its audience.
+    """
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+
+class ReadOnlyInline(NoWritesMixin, admin.TabularInline):
     """Inlines on the agent page show; changes go through each row's own page and service."""
 
     extra = 0
@@ -198,15 +203,6 @@ class ReadOnlyInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None) -> bool:
         # The parent page is already limited to what the user may see.
         return has_any_role(request.user)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReasonActionForm(ActionForm):

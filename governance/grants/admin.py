@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from agents.admin.base import TeamScopedAdmin, badge
+from agents.admin.base import NoWritesMixin, TeamScopedAdmin, badge
 from agents.admin.registry import ReasonActionForm, _reason
 from agents.models import AgentVersion
 from agents.permissions import can_decide
@@ -22,19 +22,10 @@ from .services import grant_request_decide
 from .versions import scope_review_decide
 
 
-class DecidedOnlyAdmin(TeamScopedAdmin):
+class DecidedOnlyAdmin(NoWritesMixin, TeamScopedAdmin):
     """Rows opened elsewhere (a grant request by the team, a scope review by a new version) and
     only decided here, through their service: no add, change or delete; deciding is a reviewer's
     or platform admin's."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_decide_permission(self, request) -> bool:
         return can_decide(request.user)
