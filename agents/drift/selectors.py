@@ -78,3 +78,13 @@ def awaiting_review(user, *, limit: int) -> list[ObservedConfiguration]:
     oldest first, at most ``limit`` plus one (to tell that there are more). One query."""
     rows = unreviewed(configurations_visible(user).select_related("agent__owner_team"))
     return list(rows.order_by("first_seen_at", "pk")[: limit + 1])
+
+
+def configurations_for_queue(user, *, reviewed: bool | None) -> QuerySet[ObservedConfiguration]:
+    """The queue page's rows: the configurations of agents ``user`` sees, with ``covered``;
+    those awaiting review (``reviewed=False``) oldest first, the others last seen first."""
+    rows = with_coverage(
+        configurations_visible(user, reviewed=reviewed).select_related("agent__owner_team")
+    )
+    order = ("first_seen_at", "pk") if reviewed is False else ("-last_seen_at", "-pk")
+    return rows.order_by(*order)

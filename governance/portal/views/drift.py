@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from agents.drift.selectors import configurations_visible, with_coverage
+from agents.drift.selectors import configurations_for_queue, with_coverage
 from agents.drift.services import configuration_review, may_review_configuration
 
 from ..forms import ConfigurationReviewForm
@@ -36,11 +36,8 @@ def configuration_queue(request: HttpRequest) -> HttpResponse:
     if wanted not in dict(QUEUE_STATUSES):
         wanted = ""
     reviewed = {"pending": False, "reviewed": True}.get(wanted)
-    rows = with_coverage(
-        configurations_visible(request.user, reviewed=reviewed).select_related("agent__owner_team")
-    )
-    order = ("first_seen_at", "pk") if wanted == "pending" else ("-last_seen_at", "-pk")
-    page = Paginator(rows.order_by(*order), 50).get_page(request.GET.get("page"))
+    rows = configurations_for_queue(request.user, reviewed=reviewed)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/drift/queue.html",
