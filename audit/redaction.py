@@ -3,7 +3,6 @@ and a NUL, which PostgreSQL cannot store, is written out."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,13 +16,27 @@ _SECRET_ANYWHERE = ("secret", "password", "private", "pepper")
 _SECRET_LAST_WORD = ("token", "assertion")
 
 
-@functools.lru_cache(maxsize=1024)
 def _is_secret(key: str) -> bool:
-    # Cached: entries reuse a handful of key names, and this is on every write.
     key = key.lower()
     if key.endswith("_id"):
         return False
     return any(marker in key for marker in _SECRET_ANYWHERE) or key.endswith(_SECRET_LAST_WORD)
+
+
+# Key -> whether it names a secret. Entries reuse a handful of key names and this is on every
+# write (a trust level change carries a breakdown of ~100 keys), so a plain dict rather than
+# ``lru_cache``'s call; bounded, since a caller's mapping may bring keys of its own.
+_SECRET_KEYS: dict[str, bool] = {}
+_SECRET_KEYS_MAX = 4096
+
+
+def _secret(key: str) -> bool:
+    known = _SECRET_KEYS.get(key)
+    if known is None:
+        known = _is_secret(key)
+        if len(_SECRET_KEYS) < _SECRET_KEYS_MAX:
+            _SECRET_KEYS[key] = known
+    return known
 
 
 def redact(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -31,11 +44,12 @@ def redact(values: Mapping[str, Any]) -> dict[str, Any]:
     nested mappings and in the mappings inside lists and tuples."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if _is_secret(key):
+        kind = type(value)
+        if _secret(key):
             out[key] = REDACTED
-        elif isinstance(value, str):
+        elif kind is str:
             out[key] = storable(value)
-        elif isinstance(value, (int, float, type(None))):
+        elif kind in _SCALARS:
             out[key] = value
         else:
             out[key] = _redact_value(value)
@@ -43,14 +57,17 @@ def redact(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _redact_value(value: Any) -> Any:
-    if isinstance(value, dict) or (
-        not isinstance(value, _PLAIN) and isinstance(value, Mapping)  # the ABC check is slow
-    ):
+    kind = type(value)
+    if kind is dict:
+        return redact(value)
+    if kind is list or kind is tuple:
+        return [_redact_value(item) for item in value]
+    if kind is str or isinstance(value, str):
+        return storable(value)
+    if not isinstance(value, _PLAIN) and isinstance(value, Mapping):  # the ABC check is slow
         return redact(value)
     if isinstance(value, (list, tuple)):
         return [_redact_value(item) for item in value]
-    if isinstance(value, str):
-        return storable(value)
     return value
 
 
@@ -62,3 +79,4 @@ def storable(text: str) -> str:
 
 
 _PLAIN = (str, int, float, list, tuple, type(None))  # never a Mapping
+_SCALARS = frozenset((int, float, bool, type(None)))

@@ -59,16 +59,19 @@ class Factor:
         """Points this factor could still add to its component."""
         return self.possible - self.earned
 
-    def as_json(self) -> dict:
-        """The stored form, in a score's history (datetimes as ISO 8601)."""
-        return {
+    def as_json(self, *, improve: bool = True) -> dict:
+        """The stored form, in a score's history (datetimes as ISO 8601); without ``improve``
+        where the scorer stores its advice instead."""
+        stored = {
             "component": str(self.component),
             "code": self.code,
             "status": str(self.status),
             "earned": self.earned,
             "possible": self.possible,
             "sentence": self.sentence,
-            "improve": self.improve,
-            "window_start": self.window_start.isoformat() if self.window_start else None,
-            "window_end": self.window_end.isoformat() if self.window_end else None,
         }
+        if improve:
+            stored["improve"] = self.improve
+        stored["window_start"] = self.window_start.isoformat() if self.window_start else None
+        stored["window_end"] = self.window_end.isoformat() if self.window_end else None
+        return stored

@@ -88,7 +88,9 @@ class UsageFacts:
     hours: dict[tuple[str, int], int] = field(default_factory=dict)
     # (resource, hour of week) -> baseline slot
     slots: dict[tuple[str, int], Slot] = field(default_factory=dict)
-    # resource -> first decision on it
+    # resource -> first decision on it, for the resources first used within the policy's
+    # ``new_resource_days`` (the only ones a signal reads: loading every resource's first use
+    # cost more than the rest of the batch's facts)
     resources_first_seen: dict[str, dt.datetime] = field(default_factory=dict)
     # the behaviour signal's judgement of ``hours`` against ``slots``, worked out once
     judged: list[tuple] | None = None
@@ -279,7 +281,7 @@ def _versions(facts: dict[int, AgentFacts], batch: Batch) -> None:
 
 
 def _usage(facts: dict[int, AgentFacts], batch: Batch, ctx: Context) -> None:
-    """The folded audit log of the batch (four queries)."""
+    """The folded audit log of the batch (five queries)."""
     policy, now = ctx.policy, ctx.now
     since = now - dt.timedelta(days=policy.behaviour_window_days)
     for row in (
@@ -297,17 +299,19 @@ def _usage(facts: dict[int, AgentFacts], batch: Batch, ctx: Context) -> None:
         usage = facts[row["agent_id"]].usage
         usage.allowed, usage.denied, usage.pending = row["a"] or 0, row["d"] or 0, row["p"] or 0
         usage.auth_failed, usage.credential_events = row["f"] or 0, row["c"] or 0
+    totals = UsageTotal.objects.filter(batch.q())
+    firsts = totals.values_list("agent_id").annotate(first=Min("first_at")).order_by()
+    for agent_id, first in firsts:
+        facts[agent_id].usage.first_seen = first
+    fresh = now - dt.timedelta(days=policy.new_resource_days)
     for agent_id, resource, first in (
-        UsageTotal.objects.filter(batch.q())
+        totals.exclude(resource="")
         .values_list("agent_id", "resource")
         .annotate(first=Min("first_at"))
+        .filter(first__gte=fresh)
         .order_by()
     ):
-        usage = facts[agent_id].usage
-        if usage.first_seen is None or first < usage.first_seen:
-            usage.first_seen = first
-        if resource:
-            usage.resources_first_seen[resource] = first
+        facts[agent_id].usage.resources_first_seen[resource] = first
     if ctx.closed_through is None:
         return
     from .usage.baselines import hour_of_week, hour_start

@@ -47,6 +47,8 @@ HISTORY_COLUMNS = (
     "fingerprint",
     "level_changed",
 )
+# What a level change's audit entry keeps of each factor of the history row's breakdown.
+BREAKDOWN_KEYS = ("code", "status", "points", "sentence")
 
 
 @dataclass
@@ -158,7 +160,7 @@ def _history_row(outcome: Outcome, fingerprint: str, ctx: Context, *, level_chan
         outcome.caps,
         outcome.pin_id,
         ctx.policy.pk,
-        outcome.factors_json(),
+        outcome.factors_json,
         fingerprint,
         level_changed,
     )
@@ -233,13 +235,7 @@ def _level_change_entry(fact: AgentFacts, outcome: Outcome) -> tuple[str, str, d
                 "caps": outcome.caps,
                 "pin": outcome.pin_id,
                 "breakdown": [
-                    {
-                        "code": s.factor.code,
-                        "status": str(s.factor.status),
-                        "points": round(s.points, 2),
-                        "sentence": s.factor.sentence,
-                    }
-                    for s in outcome.factors
+                    {key: stored[key] for key in BREAKDOWN_KEYS} for stored in outcome.factors_json
                 ],
             },
         ),

@@ -8,6 +8,7 @@ the policy's thresholds, then caps may lower it, and an open pin replaces it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -39,9 +40,10 @@ class Scored:
     def as_json(self) -> dict:
         """The stored form: the factor's, with ``advice`` (its ``improve`` with the points it
         would add) in place of ``improve``, and its contribution to the score."""
-        stored = self.factor.as_json()
-        del stored["improve"]
-        return {**stored, "points": round(self.points, 2), "advice": self.advice}
+        return self.factor.as_json(improve=False) | {
+            "points": round(self.points, 2),
+            "advice": self.advice,
+        }
 
 
 @dataclass
@@ -66,7 +68,10 @@ class Outcome:
         parts += [f"{s.factor.code}:{s.factor.status}:{s.points:.1f}" for s in self.factors]
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
+    @functools.cached_property
     def factors_json(self) -> list[dict]:
+        """The breakdown as stored in the history (and, in part, in a level change's audit
+        entry): built once."""
         return [s.as_json() for s in self.factors]
 
 

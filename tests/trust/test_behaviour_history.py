@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from agents.models import Agent
 from audit.models import AuditEntry
+from trust.facts import load_context, load_facts
 from trust.models import TrustComputation
+from trust.policy import policy_in_force
 from trust.recompute import recompute_agents
 from trust.usage.baselines import baselines_update
 from trust.usage.models import UsageHour, UsageTotal, UsageWatermark
@@ -134,3 +136,22 @@ def test_drift_holds_a_trusted_agent_at_pending_until_a_person_reviews_it():
     recompute_agents([agent.pk], now=now)
     agent.refresh_from_db()
     assert agent.trust_level == "trusted"
+
+
+def test_only_resources_first_used_within_the_window_are_new():
+    """The loader reads each resource's first use only where it falls in the policy's window,
+    but the agent's first appearance from all of them."""
+    now = timezone.now()
+    agent = sound_agent()
+    for resource, days in (("crm", 60), ("ledger", 8), ("billing", 2), ("", 90)):
+        UsageTotal.objects.create(
+            agent=agent,
+            resource=resource,
+            action="read" if resource else "token.issue",
+            first_at=now - dt.timedelta(days=days),
+            last_at=now,
+        )
+    ctx = load_context(now=now, policy=policy_in_force())  # new_resource_days = 7
+    usage = load_facts([agent.pk], ctx)[agent.pk].usage
+    assert usage.first_seen == now - dt.timedelta(days=90)
+    assert usage.resources_first_seen == {"billing": now - dt.timedelta(days=2)}

@@ -154,7 +154,7 @@ class Command(BaseCommand):
             "pinned": outcome.pin_id is not None,
             "policy_version": outcome.policy_version,
             "components": {k: round(v, 1) for k, v in outcome.components.items()},
-            "factors": outcome.factors_json(),
+            "factors": outcome.factors_json,
         }
         if as_json:
             self.stdout.write(json.dumps(data, indent=2))
