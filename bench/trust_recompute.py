@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/trust_recompute.py [--agents 100000] [--entries 1000000]
                                               [--database trust_bench_recompute] [--reuse]
+                                              [--workers 2]
 
 Target (issue 10): 100,000 agents with 1,000,000 audit entries in ≤ 60 s, with flat memory.
 Set-up (not timed): the usage benchmark's agents and sequenced entries (``usage_fold.generate``),
 folded into the usage facts and baselines; each agent gets a reviewed current version, a
 credential (a key for one in four) and a grant (sensitive for one in ten; one in twenty without
-an expiry). Then ``recompute_all()`` runs twice, as the beat task does: the first run writes
-every agent's first history row and score; the second finds nothing changed and writes nothing.
+an expiry). Then ``recompute_all(workers=2)`` runs twice: the spans of 2,000 agents spread over
+two processes, as the beat task spreads them over the two processes of ``bin/up``'s Celery
+worker (``--workers 1``: all in this process). The first run writes every agent's first history
+row and score; the second finds nothing changed and writes nothing.
 Prints the time of each run, agents/s, and the process's resident memory before, after and at
 its peak.
 """
@@ -24,7 +27,14 @@ from _audit_common import prepare, rss_mb
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The largest resident set of this process or of any worker process it has waited for."""
+    return (
+        max(
+            resource.getrusage(who).ru_maxrss
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
+        / 1024
+    )
 
 
 def furnish() -> None:
@@ -90,6 +100,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--database", default="trust_bench_recompute")
     parser.add_argument("--reuse", action="store_true", help="keep the generated world")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the spans")
     args = parser.parse_args()
     prepare(args.database, fresh=not args.reuse)
     if not args.reuse:
@@ -119,7 +130,7 @@ def main() -> None:
     for run in ("first", "steady"):
         before = rss_mb()
         t0 = time.perf_counter()
-        summary = recompute_all()
+        summary = recompute_all(workers=args.workers)
         elapsed = timings[run] = time.perf_counter() - t0
         print(
             f"{run} run: {summary.agents:,} agents in {elapsed:.2f} s = "
@@ -131,7 +142,8 @@ def main() -> None:
     print(f"levels: {levels}; history rows: {TrustComputation.objects.count():,}")
     # The last line is the summary bench/run reports.
     print(
-        f"{summary.agents:,} agents, {args.entries:,} entries: first run {timings['first']:.1f} s, "
+        f"{summary.agents:,} agents, {args.entries:,} entries, {args.workers} processes: "
+        f"first run {timings['first']:.1f} s, "
         f"steady run {timings['steady']:.1f} s; peak RSS {peak_mb():.0f} MB"
     )
 

@@ -43,8 +43,9 @@ SCHEDULE: tuple[Periodic, ...] = (
         name="Recompute trust",
         task="trust.recompute_all",
         every_seconds=900,
-        description="Ends expired trust pins, then recomputes every agent's trust score and "
-        "level in batches (a history row only where the outcome changed).",
+        description="Ends expired trust pins, then sends every span of 2,000 agents to the "
+        "workers as its own task (trust.recompute_span), which recompute their trust score and "
+        "level (a history row only where the outcome changed).",
     ),
     Periodic(
         name="Prune trust history and usage",

@@ -6,6 +6,7 @@ import os
 import time
 
 import pytest
+from celery import current_app
 from django.test import override_settings
 
 from tests.static_files import static_files_scanned_once
@@ -94,3 +95,13 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "process_caches" in item.keywords:
                 item.add_marker(skip_off)
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in this process when queued (the worker itself is tested in tests/platform)."""
+    conf = current_app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = before

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -89,22 +89,64 @@ def recompute_agents(
     return summary
 
 
-def recompute_all(*, now: dt.datetime | None = None, batch_size: int = BATCH) -> Summary:
-    """Every agent, in batches of ids read by keyset (no OFFSET, no list of all ids held)."""
-    now = now or timezone.now()
-    policy = policy_in_force()
-    ctx = load_context(now=now, policy=policy)
-    summary, after = Summary(), 0
+def agent_spans(batch_size: int = BATCH) -> Iterator[tuple[int, int]]:
+    """Every agent, as id ranges ``(lo, hi]`` of ``batch_size`` agents each, read by keyset (no
+    OFFSET, no list of all ids held). A span is a batch: one transaction wherever it runs."""
+    after = 0
     while True:
-        batch = list(
+        ids = list(
             Agent.objects.filter(pk__gt=after)
             .order_by("pk")
             .values_list("pk", flat=True)[:batch_size]
         )
-        if not batch:
-            return summary
-        summary.add(_recompute_batch(batch, ctx, span=(after, batch[-1])))
-        after = batch[-1]
+        if not ids:
+            return
+        yield after, ids[-1]
+        after = ids[-1]
+
+
+def recompute_span(lo: int, hi: int, *, now: dt.datetime | None = None) -> Summary:
+    """The agents with ``lo < id <= hi``, in one transaction: the unit that the beat task's
+    fan-out sends to Celery workers, and ``recompute_all(workers=n)`` to its processes."""
+    ctx = load_context(now=now or timezone.now(), policy=policy_in_force())
+    return _recompute_batch((), ctx, span=(lo, hi))
+
+
+def recompute_all(
+    *, now: dt.datetime | None = None, batch_size: int = BATCH, workers: int = 1
+) -> Summary:
+    """Every agent, a span per transaction: in this process, or (``workers`` > 1, PostgreSQL)
+    spread over that many forked processes, each with its own connection.
+
+    Spans are independent transactions on disjoint agents, so they may run at once; the one
+    row they share, the decision point's revocation epoch, is written by a deferred trigger at
+    commit. SQLite has one writer at a time: there, ``workers`` is ignored.
+    """
+    now = now or timezone.now()
+    if workers > 1 and connection.vendor == "postgresql":
+        return _in_processes(list(agent_spans(batch_size)), now, workers)
+    ctx = load_context(now=now, policy=policy_in_force())
+    summary = Summary()
+    for span in agent_spans(batch_size):
+        summary.add(_recompute_batch((), ctx, span=span))
+    return summary
+
+
+def _in_processes(spans: list[tuple[int, int]], now: dt.datetime, workers: int) -> Summary:
+    """``recompute_span`` for each span, over ``workers`` forked processes."""
+    import multiprocessing
+
+    connections.close_all()  # a forked child must open its own connection, never share ours
+    summary = Summary()
+    with multiprocessing.get_context("fork").Pool(min(workers, len(spans) or 1)) as pool:
+        for done in pool.imap_unordered(_span_in_child, [(lo, hi, now) for lo, hi in spans]):
+            summary.add(done)
+    return summary
+
+
+def _span_in_child(job: tuple[int, int, dt.datetime]) -> Summary:
+    lo, hi, now = job
+    return recompute_span(lo, hi, now=now)
 
 
 def explain(agent: Agent, *, now: dt.datetime | None = None) -> tuple[Outcome, AgentFacts]:

@@ -1,4 +1,5 @@
-"""Celery: recompute one agent on an event, or every agent on the beat schedule.
+"""Celery: recompute one agent on an event, or every agent on the beat schedule (a task per span
+of agents, so that every worker process takes a share).
 
 Other apps send ``trust.recompute_agent`` by name on commit (``agents`` and ``credentials``
 cannot import ``trust``): ``current_app.send_task("trust.recompute_agent", args=[agent_id])``.
@@ -6,11 +7,13 @@ cannot import ``trust``): ``current_app.send_task("trust.recompute_agent", args=
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from celery import shared_task
+from celery import group, shared_task
+from django.utils import timezone
 
-from .recompute import recompute_agents, recompute_all
+from .recompute import agent_spans, recompute_agents, recompute_span
 from .retention import trust_prune
 from .services import trust_pins_expire
 
@@ -24,23 +27,39 @@ def recompute_agent(agent_id: int) -> dict[str, int]:
     return {"agents": summary.agents, "level_changes": summary.level_changes}
 
 
-@shared_task(name="trust.recompute_all", ignore_result=True, time_limit=1800, soft_time_limit=1700)
+@shared_task(name="trust.recompute_all", ignore_result=True)
 def recompute_every_agent() -> dict[str, int]:
-    """End expired pins, then recompute every agent in batches; leaves a trace of each run."""
+    """End expired pins, then send every span of agents to the workers as its own task.
+
+    The spans run in parallel on as many worker processes as there are (each a transaction,
+    ``recompute_span``), and a span lost with its worker is redelivered alone.
+    """
     expired = trust_pins_expire()
-    summary = recompute_all()
+    now = timezone.now().isoformat()
+    spans = list(agent_spans())
+    if spans:
+        group(recompute_span_task.si(lo, hi, now) for lo, hi in spans).apply_async()
+    log.info("trust: %d spans of agents queued (%d pins expired)", len(spans), len(expired))
+    return {"spans": len(spans), "pins_expired": len(expired)}
+
+
+@shared_task(name="trust.recompute_span", ignore_result=True, time_limit=300, soft_time_limit=240)
+def recompute_span_task(lo: int, hi: int, now: str) -> dict[str, int]:
+    """Recompute the agents with ``lo < id <= hi`` as of ``now`` (safe to re-run: an unchanged
+    outcome writes nothing); leaves a trace of what changed."""
+    summary = recompute_span(int(lo), int(hi), now=dt.datetime.fromisoformat(now))
     log.info(
-        "trust: recomputed %d agents (%d history rows, %d level changes, %d pins expired)",
+        "trust: recomputed %d agents %d..%d (%d history rows, %d level changes)",
         summary.agents,
+        lo,
+        hi,
         summary.written,
         summary.level_changes,
-        len(expired),
     )
     return {
         "agents": summary.agents,
         "written": summary.written,
         "level_changes": summary.level_changes,
-        "pins_expired": len(expired),
     }
 
 

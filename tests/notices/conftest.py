@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from celery import current_app
 
 from tests import factories as f
 
@@ -21,13 +20,3 @@ def people():
         "rita": f.security_reviewer(username="rita"),
         "root": f.platform_admin(username="root"),
     }
-
-
-@pytest.fixture
-def eager_celery():
-    """Tasks run in this process when queued (the worker itself is tested in tests/platform)."""
-    conf = current_app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = before

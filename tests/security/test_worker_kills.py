@@ -328,7 +328,9 @@ def test_worker_pool_process_killed_mid_signing_key_rotation(tmp_path, redis_url
 def test_worker_killed_mid_trust_recomputation(tmp_path, redis_url, queue, client, task, kill):
     """The recomputation killed after it wrote history rows and agents' new levels, at the
     level change's audit entry: none of it stays, the agents keep their credentials, and the
-    redelivered task writes each agent's history row and level change once."""
+    redelivered task writes each agent's history row and level change once. (The beat task,
+    ``trust.recompute_all``, sends the span of all three agents as ``trust.recompute_span``: it
+    is that task the kill interrupts and the fresh worker runs again.)"""
     agents = [_sound_agent() for _ in range(3)]
     computed = {}
     for a in agents:
@@ -361,7 +363,8 @@ def test_worker_killed_mid_trust_recomputation(tmp_path, redis_url, queue, clien
             first.stop()
             first = Worker(tmp_path, redis_url, queue, "fresh", CELERY_VISIBILITY_TIMEOUT="1")
         first.wait_for(lambda: changes.count() >= len(targets), "trust.level_change entries")
-        first.wait_for(lambda: first.succeeded(task), "success")
+        done = "trust.recompute_span" if task == "trust.recompute_all" else task
+        first.wait_for(lambda: first.succeeded(done), "success")
     finally:
         first.stop()
 

@@ -11,8 +11,9 @@ from agents.notices.models import Notice
 from audit.models import AuditEntry
 from tests import factories as f
 from trust.models import TrustComputation, TrustPolicy
-from trust.recompute import recompute_agents, recompute_all
+from trust.recompute import agent_spans, explain, recompute_agents, recompute_all
 from trust.services import record_review_outcome
+from trust.tasks import recompute_every_agent
 
 from .conftest import ago, sound_agent
 
@@ -105,6 +106,37 @@ def test_recompute_all_walks_every_agent_in_batches():
     summary = recompute_all(batch_size=7)
     assert summary.agents == 25
     assert summary.written == 25
+    assert set(TrustComputation.objects.values_list("agent_id", flat=True)) == set(ids)
+
+
+def test_spans_cover_every_agent_once():
+    ids = sorted(_world(25))
+    spans = list(agent_spans(batch_size=7))
+    assert [hi for _, hi in spans] == [ids[6], ids[13], ids[20], ids[24]]
+    assert [lo for lo, _ in spans] == [0, ids[6], ids[13], ids[20]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_recompute_all_over_processes_equals_in_process():
+    """Spans in two forked processes (each its own connection and transactions) store what the
+    in-process walk stores: one history row each, the same levels, an audited level change."""
+    ids = _world(25)
+    expected = {pk: explain(Agent.objects.get(pk=pk))[0].level for pk in ids}
+    summary = recompute_all(batch_size=7, workers=2)
+    assert (summary.agents, summary.written) == (25, 25)
+    assert dict(Agent.objects.filter(pk__in=ids).values_list("pk", "trust_level")) == expected
+    assert TrustComputation.objects.filter(agent_id__in=ids).count() == 25
+    changed = sum(level != "untrusted" for level in expected.values())
+    assert AuditEntry.objects.filter(action="trust.level_change").count() == changed
+    again = recompute_all(batch_size=7, workers=2)
+    assert (again.agents, again.written, again.updated) == (25, 0, 0)
+
+
+def test_beat_task_sends_a_task_per_span(eager_celery):
+    ids = _world(25)
+    result = recompute_every_agent()
+    assert result == {"spans": 1, "pins_expired": 0}  # 25 agents: one span of 2,000
     assert set(TrustComputation.objects.values_list("agent_id", flat=True)) == set(ids)
 
 

@@ -2,7 +2,7 @@
 
     manage.py trust show SLUG [--json]
     manage.py trust explain SLUG [--json]          the breakdown computed now, written nowhere
-    manage.py trust recompute [SLUG ...] [--all]    the engine's recomputation (audited changes)
+    manage.py trust recompute [SLUG ...] [--all [--workers N]]  the engine's recomputation
     manage.py trust set SLUG --level L --reason "…" [--until ISO] [--by USER] [--json]   a pin
     manage.py trust release SLUG --reason "…" [--by USER]
     manage.py trust prune [--dry-run] [--json]      history and hourly usage past the policy
@@ -43,6 +43,12 @@ class Command(BaseCommand):
         rc = sub.add_parser("recompute")
         rc.add_argument("slugs", nargs="*")
         rc.add_argument("--all", action="store_true")
+        rc.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="with --all on PostgreSQL: spread the batches over this many processes",
+        )
         st = sub.add_parser("set", help="pin a level for a while (becomes a pin)")
         st.add_argument("slug")
         st.add_argument("--level", choices=TrustLevel.values, required=True)
@@ -112,7 +118,9 @@ class Command(BaseCommand):
         if options["all"] == bool(options["slugs"]):
             raise CommandError("name agents or pass --all")
         if options["all"]:
-            summary = recompute_all()
+            if options["workers"] < 1:
+                raise CommandError("--workers must be at least 1")
+            summary = recompute_all(workers=options["workers"])
         else:
             ids = dict(Agent.objects.filter(slug__in=options["slugs"]).values_list("slug", "pk"))
             missing = sorted(set(options["slugs"]) - set(ids))
