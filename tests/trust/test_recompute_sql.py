@@ -49,3 +49,27 @@ def test_update_agents_writes_what_the_orm_update_writes(changes, offset):
 
     assert _state(raw) == _state(orm)
     assert _state([bystander.pk]) == before
+
+
+@pytest.mark.postgres
+def test_history_breakdowns_are_compressed_with_lz4():
+    """Migration trust 0006: the history's ``factors`` column compresses new values with lz4
+    (where the server has it), and a stored breakdown reads back as it was written."""
+    from django.db import connection
+
+    from trust.models import TrustComputation
+    from trust.recompute import recompute_agents
+
+    from .conftest import sound_agent
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attname = 'factors'",
+            [TrustComputation._meta.db_table],
+        )
+        assert cursor.fetchone()[0] == "l"
+    agent = sound_agent()
+    recompute_agents([agent.pk])
+    row = TrustComputation.objects.get(agent=agent)
+    assert {factor["code"] for factor in row.factors} >= {"registration_complete"}
