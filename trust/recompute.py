@@ -120,10 +120,11 @@ def recompute_all(
 
     Spans are independent transactions on disjoint agents, so they may run at once; the one
     row they share, the decision point's revocation epoch, is written by a deferred trigger at
-    commit. SQLite has one writer at a time: there, ``workers`` is ignored.
+    commit. ``workers`` is ignored on SQLite (one writer at a time) and inside a transaction
+    (other processes could not see what it has not committed).
     """
     now = now or timezone.now()
-    if workers > 1 and connection.vendor == "postgresql":
+    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
         return _in_processes(list(agent_spans(batch_size)), now, workers)
     ctx = load_context(now=now, policy=policy_in_force())
     summary = Summary()
@@ -141,6 +142,8 @@ def _in_processes(spans: list[tuple[int, int]], now: dt.datetime, workers: int) 
     with multiprocessing.get_context("fork").Pool(min(workers, len(spans) or 1)) as pool:
         for done in pool.imap_unordered(_span_in_child, [(lo, hi, now) for lo, hi in spans]):
             summary.add(done)
+        pool.close()  # let the children finish and exit rather than be terminated
+        pool.join()
     return summary
 
 
