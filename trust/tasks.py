@@ -7,11 +7,9 @@ cannot import ``trust``): ``current_app.send_task("trust.recompute_agent", args=
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from celery import group, shared_task
-from django.utils import timezone
 
 from .recompute import agent_spans, recompute_agents, recompute_span
 from .retention import trust_prune
@@ -35,19 +33,19 @@ def recompute_every_agent() -> dict[str, int]:
     ``recompute_span``), and a span lost with its worker is redelivered alone.
     """
     expired = trust_pins_expire()
-    now = timezone.now().isoformat()
     spans = list(agent_spans())
     if spans:
-        group(recompute_span_task.si(lo, hi, now) for lo, hi in spans).apply_async()
+        group(recompute_span_task.si(lo, hi) for lo, hi in spans).apply_async()
     log.info("trust: %d spans of agents queued (%d pins expired)", len(spans), len(expired))
     return {"spans": len(spans), "pins_expired": len(expired)}
 
 
 @shared_task(name="trust.recompute_span", ignore_result=True, time_limit=300, soft_time_limit=240)
-def recompute_span_task(lo: int, hi: int, now: str) -> dict[str, int]:
-    """Recompute the agents with ``lo < id <= hi`` as of ``now`` (safe to re-run: an unchanged
-    outcome writes nothing); leaves a trace of what changed."""
-    summary = recompute_span(int(lo), int(hi), now=dt.datetime.fromisoformat(now))
+def recompute_span_task(lo: int, hi: int) -> dict[str, int]:
+    """Recompute the agents with ``lo < id <= hi`` as of when it runs (a span redelivered after
+    its worker died judges today's facts; an unchanged outcome writes nothing); leaves a trace
+    of what changed."""
+    summary = recompute_span(int(lo), int(hi))
     log.info(
         "trust: recomputed %d agents %d..%d (%d history rows, %d level changes)",
         summary.agents,
