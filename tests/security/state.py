@@ -12,6 +12,7 @@ the table's digest. ``tests/security/test_state.py`` holds that on each database
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -98,23 +99,31 @@ def _select(table: Table, position: int) -> tuple[str, list]:
     raise NotImplementedError(f"no table snapshot for {connection.vendor}")
 
 
-def table_state() -> dict[str, tuple[int, str]]:
-    """Per table of our apps, its row count and a digest of every row's values; of the audit
-    log only the successful entries."""
+@functools.cache
+def _statement(vendor: str) -> tuple[str, list, tuple[str, ...]]:
+    """The one statement for every table, its parameters and the key of each row it answers
+    (built once per process and database: the models do not change in one)."""
     selected = tables()
     sql, params = [], []
     for position, table in enumerate(selected):
         one, its_params = _select(table, position)
         sql.append(one)
         params += its_params
+    return " UNION ALL ".join(sql), params, tuple(t.key for t in selected)
+
+
+def table_state() -> dict[str, tuple[int, str]]:
+    """Per table of our apps, its row count and a digest of every row's values; of the audit
+    log only the successful entries."""
+    sql, params, keys = _statement(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(sql), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     out = {}
     for position, count, digest in rows:
         if connection.vendor == "sqlite":
             digest = hashlib.sha256((digest or "").encode()).hexdigest()
-        out[selected[position].key] = (count, digest[:16])
+        out[keys[position]] = (count, digest[:16])
     return out
 
 
