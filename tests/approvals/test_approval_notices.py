@@ -13,7 +13,6 @@ from agents.notices.models import Notice, OutboxMessage
 from governance.approvals.models import ApprovalRequest
 from tests import factories as f
 from tests.decisions.conftest import make_world
-from tests.notices.conftest import eager_celery  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
