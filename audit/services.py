@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from django.db import (
 )
 from django.utils import timezone
 
-from . import chain, context
+from . import chain, context, jsontext
 from .bulk import insert_rows, server_binding_cursor
 from .models import AuditCheckpoint, AuditEntry
 from .redaction import redact, storable
@@ -156,7 +155,7 @@ _TEXT_COLUMNS = [
     )
 ]  # fmt: skip
 _SOURCE_IP = AuditEntry._meta.get_field("source_ip")
-_dumps = json.dumps  # what JSONField stores (no custom encoder on these fields)
+_dumps = jsontext.dumps  # the text JSONField stores (no custom encoder on these fields)
 
 
 @dataclass(frozen=True)

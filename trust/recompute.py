@@ -13,7 +13,6 @@ decision point's revocation epoch, so an unchanged recomputation must not touch 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from agents.models import TRUST_ORDER, Agent, Team, TrustLevel
 from agents.notices.models import NoticeKind
 from agents.notices.services import notify
 from audit.bulk import insert_rows
+from audit.jsontext import dumps
 from audit.services import record_many
 
 from .facts import AgentFacts, Batch, Context, load_context, load_facts
@@ -218,10 +218,7 @@ def _insert_history(rows: list[tuple]) -> None:
     insert_rows(
         TrustComputation,
         HISTORY_COLUMNS,
-        [
-            (r[0], adapt(r[1]), *r[2:5], json.dumps(r[5]), *r[6:8], json.dumps(r[8]), *r[9:])
-            for r in rows
-        ],
+        [(r[0], adapt(r[1]), *r[2:5], dumps(r[5]), *r[6:8], dumps(r[8]), *r[9:]) for r in rows],
     )
 
 
