@@ -172,7 +172,11 @@ def test_cli_set_is_a_pin_show_explain_recompute():
     _cli("release", "cli-agent", "--reason=done")
     assert "recomputed 1 agents" in _cli("recompute", "cli-agent")
     assert "recomputed" in _cli("recompute", "--all")
+    # Inside the test's transaction the processes could not see its rows: it walks in-process.
+    assert "recomputed" in _cli("recompute", "--all", "--workers", "2")
     with pytest.raises(CommandError, match="no agent"):
         _cli("recompute", "nobody")
+    with pytest.raises(CommandError, match="at least 1"):
+        _cli("recompute", "--all", "--workers", "0")
     agent.refresh_from_db()
     assert agent.trust_level == "pending"
