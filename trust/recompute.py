@@ -106,8 +106,8 @@ def agent_spans(batch_size: int = BATCH) -> Iterator[tuple[int, int]]:
 
 
 def recompute_span(lo: int, hi: int, *, now: dt.datetime | None = None) -> Summary:
-    """The agents with ``lo < id <= hi``, in one transaction: the unit that the beat task's
-    fan-out sends to Celery workers, and ``recompute_all(workers=n)`` to its processes."""
+    """The agents with ``lo < id <= hi``, in one transaction: the unit of every full
+    recomputation (the beat task's Celery tasks, ``recompute_all``'s walk or its processes)."""
     ctx = load_context(now=now or timezone.now(), policy=policy_in_force())
     return _recompute_batch((), ctx, span=(lo, hi))
 
@@ -124,12 +124,12 @@ def recompute_all(
     (other processes could not see what it has not committed).
     """
     now = now or timezone.now()
+    spans = agent_spans(batch_size)
     if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return _in_processes(list(agent_spans(batch_size)), now, workers)
-    ctx = load_context(now=now, policy=policy_in_force())
+        return _in_processes(list(spans), now, workers)
     summary = Summary()
-    for span in agent_spans(batch_size):
-        summary.add(_recompute_batch((), ctx, span=span))
+    for lo, hi in spans:
+        summary.add(recompute_span(lo, hi, now=now))
     return summary
 
 
