@@ -62,7 +62,7 @@ def _redact_value(value: Any) -> Any:
         return redact(value)
     if kind is list or kind is tuple:
         return [_redact_value(item) for item in value]
-    if kind is str or isinstance(value, str):
+    if isinstance(value, str):
         return storable(value)
     if not isinstance(value, _PLAIN) and isinstance(value, Mapping):  # the ABC check is slow
         return redact(value)
